@@ -1,0 +1,4 @@
+from ._base import AbstractFlow as AbstractFlow
+from .dual import DualFlow as DualFlow
+from .gradient import GradientFlow as GradientFlow, NormalisedGradientFlow as NormalisedGradientFlow
+from .time import AbstractTime as AbstractTime, LinearTime as LinearTime, LogTime as LogTime

@@ -1,0 +1,90 @@
+"""The model interface: parameters, outputs, and (where one exists) the effective linear predictor."""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+from jaxtyping import Array, Float, PyTree
+
+
+class AbstractModel(eqx.Module):
+    """A parametrised predictor f(x; theta).
+
+    A model owns its initialisation: [`init_params`][flowbias.AbstractModel.init_params] returns
+    theta(0). Gradient flow then moves theta; the model says how theta maps to outputs.
+    """
+
+    @abc.abstractmethod
+    def init_params(self) -> PyTree[Float[Array, "..."]]:
+        """The initial parameters theta(0)."""
+
+    @abc.abstractmethod
+    def predict(self, params: PyTree, X: Float[Array, "n d"]) -> Float[Array, " n"]:
+        """The outputs f(x_i; theta) for every row x_i of `X`."""
+
+    def check_data(self, X: Float[Array, "n d"]) -> None:
+        """Raise a clear error if `X` does not fit this model (called before solving)."""
+
+
+class AbstractLinearModel(AbstractModel):
+    """A model whose outputs are linear in the input: f(x; theta) = <w(theta), x>.
+
+    Every model in this family has an *effective linear predictor* w(theta) in R^d, which is
+    what the implicit-bias theorems speak about.
+    """
+
+    @abc.abstractmethod
+    def predictor(self, params: PyTree) -> Float[Array, " d"]:
+        """The effective linear predictor w(theta)."""
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """The input dimension d."""
+
+    def predict(self, params: PyTree, X: Float[Array, "n d"]) -> Float[Array, " n"]:
+        return X @ self.predictor(params)
+
+    def check_data(self, X: Float[Array, "n d"]) -> None:
+        if X.shape[1] != self.dim:
+            raise ValueError(
+                f"`X` has {X.shape[1]} columns but the model has dimension d = {self.dim} "
+                "(from its initialisation). Fix: build the model with an initialisation of "
+                f"length {X.shape[1]}, or pass X with {self.dim} columns."
+            )
+
+
+class AbstractMirrorModel(AbstractLinearModel):
+    r"""A linear model whose gradient flow is a *mirror flow* with a separable potential.
+
+    For these models the effective predictor along gradient flow is an explicit coordinate-wise
+    function of the integrated negative gradient $\xi(t) = -\int_0^t \nabla_w L(w(s))\,ds$:
+
+    $$w(t) = h(\xi(t)), \qquad \nabla Q = h^{-1},$$
+
+    so the flow limit on a square loss is $\arg\min Q(w)$ s.t. $Xw = y$. For a loss of the
+    outputs $Xw$, $\xi = X^\top \nu$ with $\nu \in \mathbb{R}^n$: the flow can be integrated
+    in the n-dimensional dual variable $\nu$ ([`DualFlow`][flowbias.DualFlow]).
+    """
+
+    @abc.abstractmethod
+    def link(self, xi: Float[Array, " d"]) -> Float[Array, " d"]:
+        """w = h(xi); h(0) is the initial predictor."""
+
+    @abc.abstractmethod
+    def link_derivative(self, xi: Float[Array, " d"]) -> Float[Array, " d"]:
+        """h'(xi), coordinate-wise (the diagonal of the inverse Hessian of Q)."""
+
+    @abc.abstractmethod
+    def potential(self, w: Float[Array, " d"]) -> Float[Array, ""]:
+        """The mirror potential Q(w), normalised so that Q(w(0)) = 0 and grad Q(w(0)) = 0."""
+
+    @abc.abstractmethod
+    def params_from_xi(self, xi: Float[Array, " d"]) -> PyTree:
+        """The parameters theta whose predictor is h(xi) on the gradient-flow path."""
+
+    def inverse_link(self, w: Float[Array, " d"]) -> Float[Array, " d"]:
+        """h^{-1}(w) = grad Q(w)."""
+        raise NotImplementedError(f"{type(self).__name__} has no inverse link.")
+
