@@ -9,6 +9,13 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from .compare import (  # noqa: E402
+    angle as angle,
+    margin_gap as margin_gap,
+    normalized_margin as normalized_margin,
+    one_minus_cos as one_minus_cos,
+    relative_error as relative_error,
+)
 from .flows import (  # noqa: E402
     AbstractFlow as AbstractFlow,
     AbstractTime as AbstractTime,
@@ -17,6 +24,11 @@ from .flows import (  # noqa: E402
     LinearTime as LinearTime,
     LogTime as LogTime,
     NormalisedGradientFlow as NormalisedGradientFlow,
+)
+from .limits import (  # noqa: E402
+    PredictedLimit as PredictedLimit,
+    agreement as agreement,
+    predicted_limit as predicted_limit,
 )
 from .losses import (  # noqa: E402
     AbstractClassificationLoss as AbstractClassificationLoss,
@@ -31,9 +43,20 @@ from .models import (  # noqa: E402
     AbstractModel as AbstractModel,
     LinearModel as LinearModel,
 )
+from .references import (  # noqa: E402
+    NonSeparableError as NonSeparableError,
+    SeparabilityReport as SeparabilityReport,
+    SVMSolution as SVMSolution,
+    check_separable as check_separable,
+    hard_margin_svm as hard_margin_svm,
+    least_squares_limit as least_squares_limit,
+    min_norm_interpolator as min_norm_interpolator,
+    require_separable as require_separable,
+)
 from .solution import FlowSolution as FlowSolution  # noqa: E402
 from .solve import (  # noqa: E402
     FlowSolveError as FlowSolveError,
+    default_solver as default_solver,
     default_t1 as default_t1,
     flowsolve as flowsolve,
 )

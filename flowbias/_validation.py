@@ -34,7 +34,7 @@ def as_float_array(x, name: str, *, ndim: int | None = None) -> jax.Array:
     """Convert `x` to a float64 JAX array, checking its rank and that it is finite.
 
     float32 input is accepted and promoted: its values are exactly representable in float64;
-    what matters is that computation happens in float64 (see [`require_float64`][]).
+    what matters is that computation happens in float64 (see `require_float64`).
     """
     require_float64()
     if isinstance(x, jax.core.Tracer):
@@ -51,7 +51,8 @@ def as_float_array(x, name: str, *, ndim: int | None = None) -> jax.Array:
         if np.iscomplexobj(arr):
             raise TypeError(f"`{name}` must be real; got a complex array.")
     if ndim is not None and arr.ndim != ndim:
-        shape_word = {0: "a scalar", 1: "a vector (1-D)", 2: "a matrix (2-D)"}.get(ndim, f"{ndim}-D")
+        words = {0: "a scalar", 1: "a vector (1-D)", 2: "a matrix (2-D)"}
+        shape_word = words.get(ndim, f"{ndim}-D")
         raise ValueError(
             f"`{name}` must be {shape_word}; got an array of shape {tuple(arr.shape)}. "
             f"Fix: reshape `{name}` to {ndim} dimension(s)."

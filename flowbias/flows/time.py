@@ -47,8 +47,9 @@ class LogTime(AbstractTime):
     r"""Log time: $t = e^s - 1$, so $s = \log(1 + t)$ and $dt/ds = e^s$.
 
     The vector field becomes $\frac{d\theta}{ds} = -e^{s}\nabla L(\theta)$; the factor $e^s$
-    is folded into the loss's exponent (see [`AbstractLoss.scaled_grad`][]), so nothing
-    over- or underflows even at $t = 10^{300}$.
+    is folded into the loss's exponent (see
+    [`AbstractLoss.scaled_grad`][flowbias.AbstractLoss.scaled_grad]), so nothing over- or
+    underflows even at $t = 10^{300}$.
     """
 
     def s_of_log_t(self, log_t):

@@ -32,7 +32,8 @@ class AbstractLoss(eqx.Module):
         """exp(log_scale) * dL/df, with the scale folded into the exponent."""
 
     def value(self, f: Float[Array, " n"], y: Float[Array, " n"]) -> Float[Array, ""]:
-        """L(f). May underflow to 0 at huge margins: prefer [`log_value`][]."""
+        """L(f). May underflow to 0 at huge margins: prefer
+        [`log_value`][flowbias.AbstractLoss.log_value]."""
         return jnp.exp(self.log_value(f, y))
 
     def grad(self, f: Float[Array, " n"], y: Float[Array, " n"]) -> Float[Array, " n"]:

@@ -1,4 +1,4 @@
-"""The model interface: parameters, outputs, and (where one exists) the effective linear predictor."""
+"""The model interface: parameters, outputs, and the effective linear predictor w(theta)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,10 @@ class AbstractMirrorModel(AbstractLinearModel):
     @abc.abstractmethod
     def link_derivative(self, xi: Float[Array, " d"]) -> Float[Array, " d"]:
         """h'(xi), coordinate-wise (the diagonal of the inverse Hessian of Q)."""
+
+    @abc.abstractmethod
+    def dual_potential(self, xi: Float[Array, " d"]) -> Float[Array, ""]:
+        """H(xi) = sum_i int_0^{xi_i} h: the convex conjugate of Q, with grad H = h."""
 
     @abc.abstractmethod
     def potential(self, w: Float[Array, " d"]) -> Float[Array, ""]:

@@ -59,5 +59,8 @@ class LinearModel(AbstractMirrorModel):
     def inverse_link(self, w: Float[Array, " d"]) -> Float[Array, " d"]:
         return w - self.w0
 
+    def dual_potential(self, xi: Float[Array, " d"]) -> Float[Array, ""]:
+        return self.w0 @ xi + 0.5 * jnp.sum(xi**2)
+
     def potential(self, w: Float[Array, " d"]) -> Float[Array, ""]:
         return 0.5 * jnp.sum((w - self.w0) ** 2)

@@ -1,0 +1,1 @@
+"""The `flowbias` command line."""

@@ -1,0 +1,156 @@
+"""`flowbias tour`: the catalogue of results, each confronted with its prediction.
+
+Each entry integrates a flow on built-in data, computes the predicted limit independently,
+and reports (result, predicted, measured, error, tolerance, pass). Figures go to PNG files
+and everything to `report.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Check:
+    result: str
+    predicted: str
+    measured: str
+    error: float
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
+
+
+@dataclasses.dataclass
+class Entry:
+    """One catalogue row: `run(out_dir, quick)` returns its checks (and saves its figures)."""
+
+    row: str
+    title: str
+    run: Callable[[Path, bool], list[Check]]
+
+
+def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _l1(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting
+
+    n, d = (10, 40) if quick else (20, 100)
+    rng = np.random.default_rng(0)
+    X, y, w0 = rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d)
+    model = fb.LinearModel(w0)
+    sol = fb.flowsolve(model, fb.SquareLoss(), X, y)
+    limit = fb.predicted_limit(model, fb.SquareLoss(), X, y)
+    err = float(fb.relative_error(sol.w_final, limit.w))
+    Q, _ = np.linalg.qr(X.T)  # orthonormal basis of rowspace(X)
+    dev = np.asarray(sol.w) - w0
+    off = float(np.max(np.linalg.norm(dev - (dev @ Q) @ Q.T, axis=-1)))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    plotting.plot_overview(sol, limit.w, direction=False, axes=axes[:3])
+    plotting.plot_rowspace_deviation(sol, X, w0, ax=axes[3])
+    _save(fig, out / "L1_min_norm.png")
+    return [
+        Check("L1 limit, square loss from w0", "argmin ||w - w0|| s.t. Xw = y",
+              f"rel. error {err:.2e}", err, 1e-8),
+        Check("L1 path stays in w0 + rowspace(X)", "0", f"max off-rowspace {off:.2e}",
+              off, 1e-10),
+    ]
+
+
+def _l2(loss_name: str, t1: float) -> Callable[[Path, bool], list[Check]]:
+    def run(out: Path, quick: bool) -> list[Check]:
+        import matplotlib.pyplot as plt
+
+        import flowbias as fb
+        from flowbias import plotting
+
+        n, d = (20, 5) if quick else (38, 10)
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(n, d))
+        y = np.sign(X @ rng.normal(size=d))
+        loss = fb.ExponentialLoss() if loss_name == "exp" else fb.LogisticLoss()
+        model = fb.LinearModel(np.zeros(d))
+        limit = fb.predicted_limit(model, loss, X, y)
+        sol = fb.flowsolve(model, loss, X, y, t1)
+        err = float(fb.agreement(sol.w_final, limit))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        plotting.plot_overview(sol, limit.w, direction=True, axes=axes)
+        _save(fig, out / f"L2_{loss_name}_t{int(np.log10(t1))}.png")
+        return [
+            Check(f"L2 direction, {loss_name} loss, t = {t1:.0e}", "hard-margin SVM direction",
+                  f"1 - cos {err:.2e} in {int(sol.num_steps)} steps", err, 1e-4),
+        ]
+
+    return run
+
+
+CATALOGUE: list[Entry] = [
+    Entry("L1", "least squares from w0: nearest interpolator", _l1),
+    Entry("L2", "exponential loss, separable: SVM direction", _l2("exp", 1e100)),
+    Entry("L2", "logistic loss, separable: SVM direction", _l2("logistic", 1e100)),
+    Entry("L2", "exponential loss at t = 1e300", _l2("exp", 1e300)),
+]
+
+
+def _table(checks: list[Check]) -> str:
+    head = ("result", "predicted", "measured", "error", "tolerance", "pass")
+    rows = [
+        (c.result, c.predicted, c.measured, f"{c.error:.2e}", f"{c.tolerance:.0e}",
+         "yes" if c.passed else "NO")
+        for c in checks
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*head), fmt.format(*("-" * w for w in widths))]
+    return "\n".join(lines + [fmt.format(*r) for r in rows])
+
+
+def run_tour(out: Path, *, quick: bool = False, progress: bool = True) -> bool:
+    """Run every catalogue entry; print the table; write figures and `report.json` to `out`.
+    Returns whether every check passed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tqdm.auto import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    checks: list[Check] = []
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    for entry in tqdm(CATALOGUE, desc="flowbias tour", disable=not progress):
+        t0 = time.perf_counter()
+        checks.extend(entry.run(out, quick))
+        timings[f"{entry.row}: {entry.title}"] = time.perf_counter() - t0
+    print(_table(checks))
+    ok = all(c.passed for c in checks)
+    report = {
+        "quick": quick,
+        "all_passed": ok,
+        "wall_time_s": time.perf_counter() - start,
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "timings_s": timings,
+        "checks": [dataclasses.asdict(c) | {"passed": c.passed} for c in checks],
+        "figures": sorted(p.name for p in out.glob("*.png")),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n{sum(c.passed for c in checks)}/{len(checks)} checks passed; "
+          f"figures and report.json in {out}/")
+    return ok

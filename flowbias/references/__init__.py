@@ -1,0 +1,13 @@
+"""Predicted limits ("references") computed independently of the flows."""
+
+from .min_norm import (
+    least_squares_limit as least_squares_limit,
+    min_norm_interpolator as min_norm_interpolator,
+)
+from .separability import (
+    NonSeparableError as NonSeparableError,
+    SeparabilityReport as SeparabilityReport,
+    check_separable as check_separable,
+    require_separable as require_separable,
+)
+from .svm import SVMSolution as SVMSolution, hard_margin_svm as hard_margin_svm

@@ -1,0 +1,108 @@
+"""The command line: JSON contract and one-line errors with exit status 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import CLASSIFICATION, REGRESSION
+
+from flowbias.cli.main import main
+
+
+def _npz(tmp_path, name="data.npz", **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_solve_square_json_contract(tmp_path):
+    p = REGRESSION[0]
+    data = _npz(tmp_path, X=p.X, y=p.y, w0=p.w0)
+    out = tmp_path / "out.json"
+    assert main(["solve", data, "--model", "linear", "--loss", "square", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    for key in ("w", "t1", "loss", "num_steps", "limit", "agreement"):
+        assert key in res
+    assert res["limit"]["kind"] == "min_norm_interpolator"
+    # Independent check of both sides: the JSON limit and w against the textbook formula.
+    ref = p.min_norm_limit
+    assert np.linalg.norm(np.array(res["limit"]["w"]) - ref) <= 1e-12 * np.linalg.norm(ref)
+    assert np.linalg.norm(np.array(res["w"]) - ref) <= 1e-8 * np.linalg.norm(ref)
+    assert res["agreement"] <= 1e-8
+
+
+@pytest.mark.parametrize("loss", ["exp", "logistic"])
+def test_solve_classification_stdout(tmp_path, capsys, loss):
+    p = CLASSIFICATION[1]
+    data = _npz(tmp_path, X=p.X, y=p.y)
+    assert main(["solve", data, "--loss", loss, "--t1", "1e100"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["limit"]["kind"] == "hard_margin_svm"
+    w_hat = p.svm_direction
+    np.testing.assert_allclose(res["limit"]["w"], w_hat, rtol=1e-6, atol=1e-7)
+    # The SVM solution has margin exactly 1.
+    assert np.min(p.y * (p.X @ np.array(res["limit"]["w"]))) == pytest.approx(1.0, abs=1e-9)
+    assert res["agreement"] <= 1e-4 and res["t1"] == 1e100
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error:")
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "make, extra, match",
+    [
+        (lambda t: str(t / "missing.npz"), [], "does not exist"),
+        (lambda t: _npz(t, X=np.eye(3)), [], "no array 'y'"),
+        (lambda t: _npz(t, X=np.ones((3, 4)), y=np.ones(2)), [], "`X` has 3 rows but `y` has 2"),
+        (lambda t: _npz(t, X=np.ones((3, 4)), y=np.ones(3), w0=np.ones(5)), [],
+         "`X` has 4 columns but the model has dimension d = 5"),
+        (lambda t: _npz(t, X=np.array([[1.0, np.nan]]), y=np.ones(1)), [], "`X` contains NaN"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.array([1.0, np.inf])), [], "`y` contains NaN"),
+        (lambda t: _npz(t, X=np.array([[1.0, 0], [1.0, 0]]), y=np.array([1.0, -1.0])),
+         ["--loss", "exp"], "not linearly separable"),
+        (lambda t: _npz(t, X=np.array([[1.0, 0], [-1.0, 0]]), y=np.array([1.0, 1.0])),
+         ["--loss", "logistic"], "not linearly separable"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--t1", "0"], "--t1 must be > 0"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--t1", "-5"], "--t1 must be > 0"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--model", "mlp"], "invalid choice: 'mlp'"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--loss", "hinge"],
+         "invalid choice: 'hinge'"),
+        (lambda t: _npz(t, X=np.eye(2), y=np.array([0.0, 1.0])), ["--loss", "exp"],
+         "labels \\+1 or -1"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, make, extra, match):
+    data = make(tmp_path)
+    assert main(["solve", data, *extra]) == 2
+    line = _error_line(capsys)
+    assert pytest.importorskip("re").search(match, line), line
+
+
+def test_pickled_npz_refused(tmp_path, capsys):
+    data = _npz(tmp_path, X=np.array([{"a": 1}], dtype=object), y=np.ones(1))
+    assert main(["solve", data]) == 2
+    assert "pickle" in _error_line(capsys)
+
+
+def test_console_script_exit_status_and_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowbias.cli.main", "solve", str(tmp_path / "nope.npz")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_tour_quick_writes_report(tmp_path, capsys):
+    out = tmp_path / "tour"
+    assert main(["tour", "--quick", "--out", str(out), "--no-progress"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["all_passed"] and len(report["checks"]) >= 5
+    assert len(report["figures"]) >= 3 and all((out / f).is_file() for f in report["figures"])
+    assert "L1 limit" in capsys.readouterr().out

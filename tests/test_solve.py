@@ -1,0 +1,246 @@
+"""The engine against independent references: rows L1 and L2 of THEORY.md."""
+
+import diffrax as dfx
+import equinox as eqx
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import CLASSIFICATION, REGRESSION, ClassificationProblem, RegressionProblem
+from hypothesis import given, settings
+
+import flowbias as fb
+
+
+def _one_minus_cos(a, b):
+    a, b = np.asarray(a) / np.linalg.norm(a), np.asarray(b) / np.linalg.norm(b)
+    return 0.5 * np.sum((a - b) ** 2)
+
+
+SOLVERS = [dfx.Kvaerno5(), dfx.Tsit5()]
+SOLVER_IDS = ["Kvaerno5", "Tsit5"]
+
+
+@pytest.mark.parametrize("solver", SOLVERS, ids=SOLVER_IDS)
+@pytest.mark.parametrize("flow", [fb.GradientFlow(), fb.DualFlow()], ids=["primal", "dual"])
+@pytest.mark.parametrize("problem", REGRESSION, ids=lambda p: p.name)
+def test_L1_limit_rowspace_and_monotone_loss(problem, flow, solver):
+    sol = fb.flowsolve(
+        fb.LinearModel(problem.w0), fb.SquareLoss(), problem.X, problem.y, flow=flow, solver=solver
+    )
+    ref = problem.min_norm_limit
+    assert np.linalg.norm(sol.w_final - ref) / np.linalg.norm(ref) <= 1e-8
+    # w(t) - w0 stays in rowspace(X): the orthogonal component is rounding only.
+    dev = (sol.w - problem.w0) @ (np.eye(problem.X.shape[1]) - problem.rowspace_projector)
+    assert np.max(np.abs(dev)) <= 1e-10 * max(1.0, np.abs(problem.w0).max())
+    # Loss non-increasing along the saved path. Once converged, the loss sits at the solver's
+    # error floor (atol = 1e-12 on the state, so L ~ 1e-18 L(0) with an explicit solver at its
+    # stability limit): increases are allowed only below 1e-16 L(0).
+    loss = np.exp(np.asarray(sol.log_loss))
+    assert np.all(np.diff(loss) <= 1e-16 * loss[0])
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    data=st.data(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_L1_property_random_shapes(data, seed):
+    n = data.draw(st.sampled_from([2, 4, 7]))
+    d = n + data.draw(st.sampled_from([1, 5, 13]))
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = data.draw(hnp.arrays(np.float64, n, elements=st.floats(-10, 10)))
+    w0 = data.draw(
+        hnp.arrays(np.float64, d, elements=st.floats(-5, 5)).filter(lambda v: np.any(v != 0))
+    )
+    problem = RegressionProblem("hyp", X, y, w0)
+    sol = fb.flowsolve(fb.LinearModel(w0), fb.SquareLoss(), X, y)
+    ref = problem.min_norm_limit
+    assert np.linalg.norm(sol.w_final - ref) <= 1e-8 * max(np.linalg.norm(ref), 1e-300)
+    P = problem.rowspace_projector
+    dev = (np.asarray(sol.w) - w0) @ (np.eye(d) - P)
+    assert np.max(np.abs(dev)) <= 1e-10 * max(1.0, np.abs(w0).max())
+    loss = np.exp(np.asarray(sol.log_loss))
+    assert np.all(np.diff(loss) <= 1e-16 * max(loss[0], 1e-300))
+
+
+@pytest.mark.parametrize("loss", [fb.ExponentialLoss(), fb.LogisticLoss()], ids=["exp", "logistic"])
+@pytest.mark.parametrize("t1", [1e100, 1e300])
+@pytest.mark.parametrize("problem", CLASSIFICATION, ids=lambda p: p.name)
+def test_L2_direction_tends_to_svm(problem, loss, t1):
+    d = problem.X.shape[1]
+    sol = fb.flowsolve(fb.LinearModel(np.zeros(d)), loss, problem.X, problem.y, t1)
+    assert bool(sol.success)
+    assert np.all(np.isfinite(sol.w)) and np.all(np.isfinite(sol.log_loss))
+    assert int(sol.num_steps) <= 6000
+    assert _one_minus_cos(sol.w_final, problem.svm_direction) <= 1e-4
+    # Norm grows like ||w_hat|| log t: the log-loss is about -log t at the end.
+    assert float(sol.log_loss[-1]) == pytest.approx(-np.log(t1), rel=0.05)
+
+
+def test_L2_past_float_range_with_log_t1():
+    problem = CLASSIFICATION[1]
+    d = problem.X.shape[1]
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(d)), fb.ExponentialLoss(), problem.X, problem.y, log_t1=2500.0
+    )
+    assert np.isinf(sol.ts[-1]) and float(sol.log_ts[-1]) == pytest.approx(2500.0)
+    assert np.all(np.isfinite(sol.w))
+    assert _one_minus_cos(sol.w_final, problem.svm_direction) <= 1e-5
+
+
+def test_vmap_over_initialisations_matches_loop():
+    p = REGRESSION[0]
+    W0 = np.random.default_rng(3).normal(size=(3, p.X.shape[1]))
+
+    def final(w0):
+        return fb.flowsolve(fb.LinearModel(w0), fb.SquareLoss(), p.X, p.y, 50.0).w_final
+
+    batched = jax.vmap(final)(jnp.asarray(W0))
+    for k in range(3):
+        np.testing.assert_allclose(batched[k], final(W0[k]), rtol=1e-12, atol=1e-12)
+
+
+def test_vmap_over_data():
+    probs = [CLASSIFICATION[1]]
+    X = jnp.stack([probs[0].X, -probs[0].X])  # the same data, reflected: w flips sign
+    y = jnp.stack([probs[0].y, probs[0].y])
+
+    def final(X_, y_):
+        return fb.flowsolve(
+            fb.LinearModel(jnp.zeros(X_.shape[1])), fb.ExponentialLoss(), X_, y_, 1e20
+        ).w_final
+
+    out = jax.vmap(final)(X, y)
+    np.testing.assert_allclose(out[0], -out[1], rtol=1e-9, atol=1e-12)
+
+
+def test_throw_false_flags_failure_and_keeps_results():
+    p = CLASSIFICATION[0]
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(p.X.shape[1])), fb.ExponentialLoss(), p.X, p.y, max_steps=5,
+        throw=False,
+    )
+    assert not bool(sol.success)
+    assert sol.result == dfx.RESULTS.max_steps_reached
+    with pytest.raises(fb.FlowSolveError, match="max_steps"):
+        fb.flowsolve(
+            fb.LinearModel(np.zeros(p.X.shape[1])), fb.ExponentialLoss(), p.X, p.y, max_steps=5
+        )
+
+
+def test_throw_false_under_vmap_flags_each_run():
+    p = REGRESSION[0]
+
+    def run(max_t):
+        return fb.flowsolve(
+            fb.LinearModel(jnp.zeros(p.X.shape[1])), fb.SquareLoss(), p.X, p.y, max_t,
+            max_steps=40, num_save=10, throw=False, solver=dfx.Tsit5(),
+        ).success
+
+    ok = jax.vmap(run)(jnp.array([1e-3, 1e6]))
+    assert bool(ok[0]) and not bool(ok[1])
+
+
+def test_same_shapes_do_not_recompile():
+    p = REGRESSION[0]
+    from flowbias.solve import _integrate
+
+    model = fb.LinearModel(p.w0)
+    fb.flowsolve(model, fb.SquareLoss(), p.X, p.y, 10.0)
+    before = _integrate._cached._cache_size()
+    fb.flowsolve(fb.LinearModel(2 * p.w0), fb.SquareLoss(), 2 * p.X, p.y, 20.0)
+    assert _integrate._cached._cache_size() == before
+
+
+def test_saves_at_requested_times():
+    p = REGRESSION[0]
+    ts = np.array([0.0, 0.5, 1.0, 2.0])
+    sol = fb.flowsolve(fb.LinearModel(p.w0), fb.SquareLoss(), p.X, p.y, 2.0, ts=ts)
+    np.testing.assert_allclose(sol.ts, ts, rtol=1e-14)
+    # The linear flow from w0 has the closed form w(t) = w* + expm(-t X^T X / n)(w0 - w*).
+    n = p.X.shape[0]
+    evals, evecs = np.linalg.eigh(p.X.T @ p.X / n)
+    w_star = p.min_norm_limit
+    for k, t in enumerate(ts):
+        exact = w_star + evecs @ (np.exp(-t * evals) * (evecs.T @ (p.w0 - w_star)))
+        np.testing.assert_allclose(sol.w[k], exact, rtol=1e-9, atol=1e-10)
+
+
+def test_float32_mode_is_refused():
+    p = REGRESSION[0]
+    jax.config.update("jax_enable_x64", False)
+    try:
+        with pytest.raises(RuntimeError, match="float64"):
+            fb.flowsolve(fb.LinearModel(p.w0), fb.SquareLoss(), p.X, p.y)
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(X=np.ones((3, 4)), y=np.ones(2)), "`X` has 3 rows but `y` has 2"),
+        (dict(X=np.ones(4), y=np.ones(4)), "`X` must be a matrix"),
+        (dict(X=np.full((3, 4), np.nan), y=np.ones(3)), "`X` contains NaN or inf"),
+        (dict(X=np.ones((3, 4)), y=np.array([1.0, np.inf, 0.0])), "`y` contains NaN or inf"),
+        (dict(X=np.ones((3, 5)), y=np.ones(3)), "`X` has 5 columns but the model has dimension"),
+        (dict(t1=-1.0), "`t1` must be > 0"),
+        (dict(t1=0.0), "`t1` must be > 0"),
+        (dict(loss=fb.ExponentialLoss(), y=np.array([0.0, 1.0, 2.0])), "labels \\+1 or -1"),
+    ],
+)
+def test_bad_input_messages(kwargs, match):
+    args = dict(
+        model=fb.LinearModel(np.zeros(4)),
+        loss=fb.SquareLoss(),
+        X=np.eye(3, 4),
+        y=np.ones(3),
+    )
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        fb.flowsolve(args.pop("model"), args.pop("loss"), args.pop("X"), args.pop("y"), **args)
+
+
+def test_w0_bad_shape_names_argument():
+    with pytest.raises(ValueError, match="`w0` must be a vector"):
+        fb.LinearModel(np.zeros((2, 2)))
+
+
+def test_error_if_path_under_jit():
+    p = REGRESSION[0]
+
+    @eqx.filter_jit
+    def run(X):
+        return fb.flowsolve(fb.LinearModel(jnp.zeros(20)), fb.SquareLoss(), X, p.y, 1e6,
+                            max_steps=3, solver=dfx.Tsit5()).w_final
+
+    with pytest.raises(Exception, match="flowsolve failed"):
+        run(jnp.asarray(p.X))
+
+
+@pytest.mark.parametrize("problem", CLASSIFICATION, ids=lambda p: p.name)
+def test_default_solver_agrees_with_explicit_high_order_solver(problem):
+    # A second method: Dopri8 (explicit, 8th order) at rtol 1e-13, independent of the implicit
+    # default's nonlinear-solver settings.
+    d = problem.X.shape[1]
+    args = (fb.LinearModel(np.zeros(d)), fb.ExponentialLoss(), problem.X, problem.y, 1e100)
+    sol = fb.flowsolve(*args)
+    ref = fb.flowsolve(*args, solver=dfx.Dopri8(), rtol=1e-13, atol=1e-13, max_steps=400_000)
+    err = np.max(np.linalg.norm(np.asarray(sol.w) - np.asarray(ref.w), axis=-1))
+    assert err <= 1e-10 * np.linalg.norm(ref.w_final)
+
+
+def test_hard_instance_converges_in_few_steps():
+    # Five support vectors with dual weights ~30: the log-time flow is stiff (eigenvalues
+    # ~ -150); the default solver must not stall in rejected steps.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(20, 5))
+    y = np.sign(X @ rng.normal(size=5))
+    sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.ExponentialLoss(), X, y, 1e300)
+    assert int(sol.num_steps) <= 5000
+    svm = ClassificationProblem("hard", X, y).svm_direction
+    assert _one_minus_cos(sol.w_final, svm) <= 1e-5
