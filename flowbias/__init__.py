@@ -41,6 +41,7 @@ from .models import (  # noqa: E402
     AbstractLinearModel as AbstractLinearModel,
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
+    DiagonalNetwork as DiagonalNetwork,
     LinearModel as LinearModel,
 )
 from .references import (  # noqa: E402
@@ -50,7 +51,10 @@ from .references import (  # noqa: E402
     check_separable as check_separable,
     hard_margin_svm as hard_margin_svm,
     least_squares_limit as least_squares_limit,
+    min_l1_interpolator as min_l1_interpolator,
+    min_l2_interpolator as min_l2_interpolator,
     min_norm_interpolator as min_norm_interpolator,
+    mirror_limit as mirror_limit,
     require_separable as require_separable,
 )
 from .solution import FlowSolution as FlowSolution  # noqa: E402
@@ -59,6 +63,10 @@ from .solve import (  # noqa: E402
     default_solver as default_solver,
     default_t1 as default_t1,
     flowsolve as flowsolve,
+)
+from .sweeps import (  # noqa: E402
+    alpha_sweep as alpha_sweep,
+    flowsweep as flowsweep,
 )
 
 

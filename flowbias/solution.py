@@ -27,6 +27,8 @@ class FlowSolution(eqx.Module):
     - `s`: the saved values of the integration variable s (log time by default for
       classification losses).
     - `result`: a `diffrax.RESULTS`; `success` also requires every saved value to be finite.
+    - `log_t_end`: log of the time where integration ended: log t1, or earlier where it
+      stopped at convergence (see `stop_ratio` in [`flowsolve`][flowbias.flowsolve]).
     - `stats`: solver statistics: `num_steps`, `num_accepted_steps`, `num_rejected_steps`,
       `max_steps`.
     """
@@ -41,6 +43,7 @@ class FlowSolution(eqx.Module):
     result: dfx.RESULTS
     finite: Bool[Array, ""]
     stats: dict[str, Int[Array, ""]]
+    log_t_end: Float[Array, ""]
 
     @property
     def success(self) -> Bool[Array, ""]:

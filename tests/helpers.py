@@ -79,3 +79,98 @@ CLASSIFICATION = [
     random_separable(38, 10, 0),
     random_separable(20, 5, 1, gap=0.1),
 ]
+
+
+def sparse_regression(n: int, d: int, k: int, seed: int) -> RegressionProblem:
+    """Gaussian X, a k-sparse ground truth w*, y = X w*; w0 is unused (zeros)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_star = np.zeros(d)
+    w_star[rng.choice(d, k, replace=False)] = rng.normal(size=k)
+    return RegressionProblem(f"sparse-{n}x{d}-k{k}-{seed}", X, X @ w_star, np.zeros(d))
+
+
+def diagonal_link_numpy(xi, u0, v0, depth: int, tied: bool = False):
+    """w = u^D - v^D along gradient flow, from the closed-form solution of u' = D u^{D-1} xi',
+    written out in NumPy (independent of flowbias.symbolic)."""
+    xi = np.asarray(xi, dtype=np.float64)
+    if depth == 2:
+        u, v = u0 * np.exp(2 * xi), v0 * np.exp(-2 * xi)
+    else:
+        k = depth * (depth - 2)
+        u = (u0 ** (2 - depth) - k * xi) ** (-1.0 / (depth - 2))
+        v = (v0 ** (2 - depth) + k * xi) ** (-1.0 / (depth - 2))
+    return u**depth if tied else u**depth - v**depth
+
+
+def diagonal_inverse_link_numpy(w, u0, v0, depth: int, tied: bool = False):
+    """psi with diagonal_link_numpy(psi) = w, coordinate-wise by bracketing (scipy brentq)."""
+    from scipy.optimize import brentq
+
+    w = np.atleast_1d(np.asarray(w, dtype=np.float64))
+    u0, v0 = np.broadcast_to(u0, w.shape), np.broadcast_to(v0, w.shape)
+    out = np.empty_like(w)
+    for i in range(w.size):
+        if depth == 2:
+            lo, hi = -400.0, 400.0
+        else:
+            k = depth * (depth - 2)
+            hi = u0[i] ** (2 - depth) / k
+            lo = -1e300 if tied else -(v0[i] ** (2 - depth)) / k
+            span = hi - lo if np.isfinite(hi - lo) else 2 * hi
+            lo, hi = lo + 1e-15 * span, hi - 1e-15 * span
+        def f(x, a=u0[i], b=v0[i], target=w[i]):
+            return diagonal_link_numpy(x, a, b, depth, tied) - target
+
+        out[i] = brentq(f, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=2000)
+    return out
+
+
+def entropy_split_limit_cvxpy(X, y, u0, v0):
+    """Depth-2 limit as an exponential-cone program: with p = u^2, q = v^2 the flow is a mirror
+    flow of L(p - q) with potential sum p log(p/u0^2) - p + q log(q/v0^2) - q, so
+    w = p - q for (p, q) = argmin of that s.t. X(p - q) = y."""
+    d = X.shape[1]
+    p, q = cp.Variable(d, nonneg=True), cp.Variable(d, nonneg=True)
+    obj = (-cp.sum(cp.entr(p)) - p @ np.log(u0**2) - cp.sum(p)
+           - cp.sum(cp.entr(q)) - q @ np.log(v0**2) - cp.sum(q))
+    cp.Problem(cp.Minimize(obj), [X @ (p - q) == y]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-13, tol_feas=1e-13, max_iter=500
+    )
+    return p.value - q.value
+
+
+def min_l1_cvxpy(X, y):
+    w = cp.Variable(X.shape[1])
+    cp.Problem(cp.Minimize(cp.norm1(w)), [X @ w == y]).solve(solver="CLARABEL")
+    return np.asarray(w.value)
+
+
+def diagonal_inverse_link_mpmath(w, u0, v0, depth: int, *, dps: int = 60):
+    """Like `diagonal_inverse_link_numpy` but in 60-digit arithmetic (mpmath), so the
+    cancellation u^D - v^D ~ alpha^D at large alpha does not limit the reference."""
+    import mpmath as mp
+
+    w = np.atleast_1d(np.asarray(w, dtype=np.float64))
+    out = np.empty_like(w)
+    with mp.workdps(dps):
+        a, b, D = mp.mpf(float(u0)), mp.mpf(float(v0)), depth
+        for i, wi in enumerate(w):
+            wi = mp.mpf(float(wi))
+            if D == 2:  # a^2 e^{4 psi} - b^2 e^{-4 psi} = w, a quadratic in e^{4 psi}
+                e = (wi + mp.sqrt(wi**2 + 4 * a**2 * b**2)) / (2 * a**2)
+                out[i] = float(mp.log(e) / 4)
+                continue
+            k = D * (D - 2)
+
+            def h(x, k=k, wi=wi):
+                u = (a ** (2 - D) - k * x) ** (mp.mpf(-1) / (D - 2))
+                v = (b ** (2 - D) + k * x) ** (mp.mpf(-1) / (D - 2))
+                return u**D - v**D - wi
+
+            hi, lo = a ** (2 - D) / k, -(b ** (2 - D)) / k
+            for _ in range(4 * dps):  # bisection: robust near the poles of h
+                mid = (lo + hi) / 2
+                lo, hi = (mid, hi) if h(mid) < 0 else (lo, mid)
+            out[i] = float((lo + hi) / 2)
+    return out

@@ -106,3 +106,39 @@ def test_tour_quick_writes_report(tmp_path, capsys):
     assert report["all_passed"] and len(report["checks"]) >= 5
     assert len(report["figures"]) >= 3 and all((out / f).is_file() for f in report["figures"])
     assert "L1 limit" in capsys.readouterr().out
+
+
+def test_solve_diagonal_json(tmp_path):
+    from helpers import entropy_split_limit_cvxpy, sparse_regression
+
+    p = sparse_regression(8, 30, 2, 3)
+    data = _npz(tmp_path, X=p.X, y=p.y)
+    out = tmp_path / "out.json"
+    argv = ["solve", data, "--model", "diagonal", "--alpha", "0.1", "--loss", "square",
+            "--json", str(out)]
+    assert main(argv) == 0
+    res = json.loads(out.read_text())
+    assert res["limit"]["kind"] == "diagonal_potential(depth=2, untied)"
+    # Independent reference: the exponential-cone program for depth 2.
+    w_cvx = entropy_split_limit_cvxpy(p.X, p.y, np.full(30, 0.1), np.full(30, 0.1))
+    assert np.linalg.norm(np.array(res["limit"]["w"]) - w_cvx) <= 1e-6 * np.linalg.norm(w_cvx)
+    assert res["agreement"] <= 1e-8
+
+
+@pytest.mark.parametrize(
+    "arrays, extra, match",
+    [
+        ({}, ["--alpha", "0"], "--alpha must be > 0"),
+        ({}, ["--alpha", "-1"], "--alpha must be > 0"),
+        ({}, [], "needs --alpha"),
+        ({}, ["--alpha", "1", "--depth", "1"], "--depth must be an integer >= 2"),
+        ({"u0": np.ones(2), "v0": np.ones(3)}, [], "`v0` has shape"),
+        ({}, ["--alpha", "1", "--tied"], "not reachable by the tied model"),
+        ({}, ["--alpha", "1", "--loss", "exp"], "not implemented"),
+    ],
+)
+def test_bad_diagonal_input(tmp_path, capsys, arrays, extra, match):
+    data = _npz(tmp_path, X=np.eye(2), y=np.array([1.0, -1.0]), **arrays)
+    assert main(["solve", data, "--model", "diagonal", *extra]) == 2
+    line = _error_line(capsys)
+    assert match in line, line

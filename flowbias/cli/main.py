@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 
-MODELS = ("linear",)
+MODELS = ("linear", "diagonal")
 LOSSES = ("square", "logistic", "exp")
 
 
@@ -57,6 +57,23 @@ def _loss(name: str):
     ]()
 
 
+def _diagonal_model(fb, args, arrays, d: int):
+    if args.depth < 2:
+        raise UsageError(f"--depth must be an integer >= 2; got {args.depth}. Fix: e.g. --depth 2.")
+    if "u0" in arrays:
+        if args.alpha is not None:
+            raise UsageError("pass either --alpha or arrays u0/v0 in the data file, not both.")
+        return fb.DiagonalNetwork(arrays["u0"], None if args.tied else arrays.get("v0"),
+                                  depth=args.depth, tied=args.tied)
+    if args.alpha is None:
+        raise UsageError("--model diagonal needs --alpha A (the initial scale, > 0), or arrays "
+                         "u0 (and v0) in the data file.")
+    if not args.alpha > 0:
+        raise UsageError(f"--alpha must be > 0; got {args.alpha}. Fix: e.g. --alpha 0.01 "
+                         "(small: sparse/rich regime; large: kernel regime).")
+    return fb.DiagonalNetwork.uniform(args.alpha, d, depth=args.depth, tied=args.tied)
+
+
 def run_solve(args) -> dict:
     import flowbias as fb
 
@@ -69,18 +86,20 @@ def run_solve(args) -> dict:
         raise UsageError(f"--t1 must be > 0; got {args.t1}. Fix: e.g. --t1 1e100.")
     if args.t1 is not None and not math.isfinite(args.t1):
         raise UsageError(f"--t1 {args.t1} is beyond the float64 range. Fix: use --log10-t1.")
+    loss = _loss(args.loss)
+    flow = None
     if args.model == "linear":
         model = fb.LinearModel(w0)
-    else:  # pragma: no cover - argparse restricts choices
-        raise UsageError(f"unknown model {args.model!r}")
-    loss = _loss(args.loss)
+    else:
+        model = _diagonal_model(fb, args, arrays, X.shape[1])
+        flow = fb.DualFlow() if args.flow == "dual" else fb.GradientFlow()
     # The predicted limit first: it validates the data and, for classification losses,
     # refuses non-separable data before any long computation.
     limit = fb.predicted_limit(model, loss, X, y)
     kwargs = {}
     if args.log10_t1 is not None:
         kwargs["log_t1"] = args.log10_t1 * math.log(10.0)
-    sol = fb.flowsolve(model, loss, X, y, args.t1, **kwargs)
+    sol = fb.flowsolve(model, loss, X, y, args.t1, flow=flow, **kwargs)
     w = np.asarray(sol.w_final)
     log_t1 = float(sol.log_ts[-1])
     return {
@@ -106,6 +125,12 @@ def _build_parser() -> _Parser:
     solve.add_argument("data", help=".npz file with arrays X (n x d), y (n,), optionally w0 (d,)")
     solve.add_argument("--model", choices=MODELS, default="linear")
     solve.add_argument("--loss", choices=LOSSES, default="square")
+    diag = solve.add_argument_group("diagonal networks (--model diagonal)")
+    diag.add_argument("--alpha", type=float, default=None, help="initial scale u(0) = v(0)")
+    diag.add_argument("--depth", type=int, default=2, help="depth D >= 2 (w = u^D - v^D)")
+    diag.add_argument("--tied", action="store_true", help="the non-negative model w = u^D")
+    diag.add_argument("--flow", choices=("dual", "primal"), default="dual",
+                      help="integrate the n-dim dual variable (fast) or the parameters")
     horizon = solve.add_mutually_exclusive_group()
     horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
@@ -138,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError) as e:  # validation errors from the library
+    except (ValueError, TypeError, NotImplementedError) as e:  # library validation errors
         print("error: " + " ".join(str(e).split()), file=sys.stderr)
         return 2
 

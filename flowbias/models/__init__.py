@@ -3,4 +3,5 @@ from ._base import (
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
 )
+from .diagonal import DiagonalNetwork as DiagonalNetwork
 from .linear import LinearModel as LinearModel

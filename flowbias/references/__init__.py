@@ -4,6 +4,11 @@ from .min_norm import (
     least_squares_limit as least_squares_limit,
     min_norm_interpolator as min_norm_interpolator,
 )
+from .mirror_limit import MirrorLimitError as MirrorLimitError, mirror_limit as mirror_limit
+from .regimes import (
+    min_l1_interpolator as min_l1_interpolator,
+    min_l2_interpolator as min_l2_interpolator,
+)
 from .separability import (
     NonSeparableError as NonSeparableError,
     SeparabilityReport as SeparabilityReport,
