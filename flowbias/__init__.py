@@ -9,6 +9,16 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
+from . import asymptotics as asymptotics, plotting as plotting, symbolic as symbolic  # noqa: E402
+from .asymptotics import (  # noqa: E402
+    AsymptoticDiagnostics as AsymptoticDiagnostics,
+    DescentPath as DescentPath,
+    PredictedAsymptotics as PredictedAsymptotics,
+    diagnose as diagnose,
+    diagnostics_summary as diagnostics_summary,
+    gradient_descent as gradient_descent,
+    predict_asymptotics as predict_asymptotics,
+)
 from .compare import (  # noqa: E402
     angle as angle,
     margin_gap as margin_gap,

@@ -19,7 +19,14 @@ from ._validation import (
     is_concrete,
     require_float64,
 )
-from .flows import AbstractFlow, AbstractTime, GradientFlow, LinearTime, LogTime
+from .flows import (
+    AbstractFlow,
+    AbstractTime,
+    GradientFlow,
+    LinearTime,
+    LogTime,
+    NormalisedGradientFlow,
+)
 from .losses import AbstractLoss
 from .models import AbstractLinearModel, AbstractModel
 from .solution import FlowSolution
@@ -155,7 +162,7 @@ def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
     else:
         # Log-spaced from min(1, t1)/1000 to t1, with t = 0 first.
         log_t_min = jnp.minimum(0.0, log_t1) - math.log(1e3)
-        grid = jnp.linspace(0.0, 1.0, num_save - 1)
+        grid = jnp.linspace(0.0, 1.0, num_save - 1) if num_save > 2 else jnp.ones(1)
         log_ts = jnp.concatenate(
             [jnp.array([-jnp.inf]), log_t_min + grid * (log_t1 - log_t_min)]
         )
@@ -249,12 +256,18 @@ def flowsolve(
         check_labels(y)
     flow = GradientFlow() if flow is None else flow
     flow.check(model, loss)
-    time = (LogTime() if loss.is_classification else LinearTime()) if time is None else time
+    if time is None:
+        # Log time where the flow is slow (log t growth); the loss-normalised flow already
+        # moves its margin like t, so it stays in linear time.
+        slow = loss.is_classification and not isinstance(flow, NormalisedGradientFlow)
+        time = LogTime() if slow else LinearTime()
     if num_save < 2:
         raise ValueError(f"`num_save` must be >= 2; got {num_save}.")
 
     if t1 is not None and log_t1 is not None:
         raise ValueError("pass `t1` or `log_t1`, not both.")
+    if t1 is None and log_t1 is None and ts is not None and is_concrete(ts):
+        t1 = float(np.asarray(ts)[-1])  # integrate up to the last requested time
     if log_t1 is None:
         if t1 is None:
             t1 = default_t1(model, loss, X) if is_concrete(X) else _DEFAULT_T1_CLASSIFICATION

@@ -102,6 +102,10 @@ def run_solve(args) -> dict:
     sol = fb.flowsolve(model, loss, X, y, args.t1, flow=flow, **kwargs)
     w = np.asarray(sol.w_final)
     log_t1 = float(sol.log_ts[-1])
+    extra = {}
+    if loss.is_classification and args.model == "linear":
+        # Asymptotic diagnostics: offsets measured vs predicted, fitted rates (THEORY L3-L4).
+        extra["diagnostics"] = fb.diagnostics_summary(sol, X, y, loss=loss)
     return {
         "w": w.tolist(),
         "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
@@ -115,6 +119,7 @@ def run_solve(args) -> dict:
         "agreement_measure": limit.agreement_measure,
         "problem": {"model": args.model, "loss": args.loss, "n": int(X.shape[0]),
                     "d": int(X.shape[1])},
+        **extra,
     }
 
 

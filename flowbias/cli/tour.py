@@ -16,35 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-
-@dataclasses.dataclass
-class Check:
-    result: str
-    predicted: str
-    measured: str
-    error: float
-    tolerance: float
-
-    @property
-    def passed(self) -> bool:
-        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
-
-
-@dataclasses.dataclass
-class Entry:
-    """One catalogue row: `run(out_dir, quick)` returns its checks (and saves its figures)."""
-
-    row: str
-    title: str
-    run: Callable[[Path, bool], list[Check]]
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+from ._tour_base import Check, Entry, save_figure as _save
+from .tour_asymptotics import ASYMPTOTIC_ENTRIES
+from .tour_diagonal import DIAGONAL_ENTRIES
 
 
 def _l1(out: Path, quick: bool) -> list[Check]:
@@ -107,6 +81,8 @@ CATALOGUE: list[Entry] = [
     Entry("L2", "exponential loss, separable: SVM direction", _l2("exp", 1e100)),
     Entry("L2", "logistic loss, separable: SVM direction", _l2("logistic", 1e100)),
     Entry("L2", "exponential loss at t = 1e300", _l2("exp", 1e300)),
+    *ASYMPTOTIC_ENTRIES,
+    *DIAGONAL_ENTRIES,
 ]
 
 

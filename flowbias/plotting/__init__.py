@@ -1,10 +1,23 @@
-"""Plots of flows against (log) time, and of their distance to predicted limits.
+"""Plots of flows against (log) time, of their distance to predicted limits, and of the
+regimes of diagonal networks across initial scales.
 
-Every function takes a [`FlowSolution`][flowbias.FlowSolution], draws on the matplotlib Axes
-`ax` (a new figure when `ax=None`), returns the Axes, and never calls `plt.show()`.
+Every function takes a [`FlowSolution`][flowbias.FlowSolution] (or, for the regime plots, the
+limits of a sweep), draws on the matplotlib Axes `ax` (a new figure when `ax=None`), returns
+the Axes, and never calls `plt.show()`.
 """
 
+from .asymptotics import (
+    plot_gaps as plot_gaps,
+    plot_loss_times_t as plot_loss_times_t,
+    plot_offsets as plot_offsets,
+    plot_residual as plot_residual,
+)
 from .overview import plot_overview as plot_overview
+from .regimes import (
+    plot_incremental_learning as plot_incremental_learning,
+    plot_regime_distances as plot_regime_distances,
+    plot_test_error as plot_test_error,
+)
 from .trajectories import (
     plot_direction_error as plot_direction_error,
     plot_distance as plot_distance,

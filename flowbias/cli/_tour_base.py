@@ -1,0 +1,39 @@
+"""The pieces every tour entry uses."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Check:
+    result: str
+    predicted: str
+    measured: str
+    error: float
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(np.isfinite(self.error) and self.error <= self.tolerance)
+
+
+@dataclasses.dataclass
+class Entry:
+    """One catalogue row: `run(out_dir, quick)` returns its checks (and saves its figures)."""
+
+    row: str
+    title: str
+    run: Callable[[Path, bool], list[Check]]
+
+
+def save_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
