@@ -45,6 +45,17 @@ def test_solve_classification_stdout(tmp_path, capsys, loss):
     # The SVM solution has margin exactly 1.
     assert np.min(p.y * (p.X @ np.array(res["limit"]["w"]))) == pytest.approx(1.0, abs=1e-9)
     assert res["agreement"] <= 1e-4 and res["t1"] == 1e100
+    # Diagnostics: the predicted offsets are -log(n a_i) for the SVM dual coefficients a_i,
+    # here recovered independently from the JSON's w_hat by non-negative least squares on the
+    # support vectors (w_hat = sum_S a_i y_i x_i).
+    from scipy.optimize import nnls
+
+    diag = res["diagnostics"]
+    S = np.array(diag["support"])
+    Z = (p.y[:, None] * p.X)[S]
+    a, _ = nnls(Z.T, np.array(res["limit"]["w"]))
+    expected = -np.log(len(p.y) * a)
+    np.testing.assert_allclose(diag["offsets_predicted"], expected, rtol=1e-6, atol=1e-6)
 
 
 def _error_line(capsys):
