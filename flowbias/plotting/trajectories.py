@@ -120,12 +120,7 @@ def plot_direction_error(
     if not np.any(w_ref):
         raise ValueError("`w_ref` is zero: it has no direction to compare with.")
     y = one_minus_cos_path(w, w_ref)
-    ax = get_ax(ax)
-    line(ax, x, y, keep & (y > 0), **plot_kwargs)
-    ax.set_yscale("log")
-    ax.set_xlabel(LOG10_T_LABEL)
-    ax.set_ylabel(r"$1 - \cos\angle(w(t), w_{ref})$")
-    return ax
+    return _log_y_path(ax, x, y, keep, r"$1 - \cos\angle(w(t), w_{ref})$", **plot_kwargs)
 
 
 def plot_distance(
@@ -157,12 +152,7 @@ def plot_distance(
             "`plot_norm(sol)` instead, which is the distance to 0."
         )
     y = np.linalg.norm(w - w_ref, axis=-1) / ref_norm
-    ax = get_ax(ax)
-    line(ax, x, y, keep & (y > 0), **plot_kwargs)
-    ax.set_yscale("log")
-    ax.set_xlabel(LOG10_T_LABEL)
-    ax.set_ylabel(r"$\|w(t) - w_{ref}\| \,/\, \|w_{ref}\|$")
-    return ax
+    return _log_y_path(ax, x, y, keep, r"$\|w(t) - w_{ref}\| \,/\, \|w_{ref}\|$", **plot_kwargs)
 
 
 def rowspace_deviation_path(w: np.ndarray, X: np.ndarray, w0: np.ndarray) -> np.ndarray:
@@ -205,9 +195,14 @@ def plot_rowspace_deviation(
         raise ValueError(f"`X` must have shape (n, {d}) to match w(t); got {X.shape}.")
     w0 = as_vector(w0, d, "w0")
     y = rowspace_deviation_path(w, X, w0)
+    return _log_y_path(ax, x, y, keep, r"$\|(I - P_X)(w(t) - w_0)\|$", **plot_kwargs)
+
+
+def _log_y_path(ax, x, y, keep, ylabel: str, **plot_kwargs) -> Axes:
+    """Draw a positive quantity against log10 t on a log y axis (zeros are left out)."""
     ax = get_ax(ax)
     line(ax, x, y, keep & (y > 0), **plot_kwargs)
     ax.set_yscale("log")
     ax.set_xlabel(LOG10_T_LABEL)
-    ax.set_ylabel(r"$\|(I - P_X)(w(t) - w_0)\|$")
+    ax.set_ylabel(ylabel)
     return ax
