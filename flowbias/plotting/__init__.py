@@ -3,7 +3,7 @@ regimes of diagonal networks across initial scales.
 
 Every function takes a [`FlowSolution`][flowbias.FlowSolution] (or, for the regime plots, the
 limits of a sweep), draws on the matplotlib Axes `ax` (a new figure when `ax=None`), returns
-the Axes, and never calls `plt.show()`.
+the Axes, and never shows the figure itself.
 """
 
 from .asymptotics import (
