@@ -58,19 +58,33 @@ def default_t1(model: AbstractModel, loss: AbstractLoss, X: Float[Array, "n d"])
     return 60.0 / lam * scale
 
 
-def default_solver() -> dfx.AbstractSolver:
-    """The default solver: `diffrax.Kvaerno5` (5th order, L-stable ESDIRK).
+def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
+    """The solver [`flowsolve`][flowbias.flowsolve] uses when none is given.
 
-    Its stage equations are solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol
-    1e-8) looser than the step-size controller's. diffrax's default, `VeryChord` at the
-    controller's tolerances, fails here in two ways: on the exponential nonlinearity of
-    separable flows its divergence test trips at large steps and the solver stalls in rejected
-    steps (10^4 rejections on a 20 x 5 problem, against ~850 steps with this choice); and on
-    diagonal networks at small scale, where the Jacobian is ~1e-15, it rejects every step.
-    The trajectories agree with `diffrax.Dopri8` at rtol 1e-13 to ~1e-12 relative, which
-    `tests/test_solve.py` pins.
+    - `stiff=True`: `diffrax.Kvaerno5` (5th order, L-stable ESDIRK), for the flows of
+      multiplicative parametrisations (diagonal networks, primal or dual), whose fast modes
+      scale with the fitted weights: at alpha = 1e-3 an explicit solver exceeds 1e5 steps
+      even on the n-dimensional dual flow of a 10 x 200 problem. Its stage equations are
+      solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol 1e-8) looser than the
+      step-size controller's. diffrax's default,
+      `VeryChord` at the controller's tolerances, fails here in two ways: on the exponential
+      nonlinearity of separable flows its divergence test trips at large steps and the solver
+      stalls in rejected steps (10^4 rejections on a 20 x 5 problem, against ~850 steps with
+      this choice); and on diagonal networks at small scale, where the Jacobian is ~1e-15, it
+      rejects every step.
+    - `stiff=False`: `diffrax.Tsit5` (5th order, explicit), for linear models.
+      An implicit step builds a state-sized Jacobian (one Jacobian-vector product per state
+      entry) and factorises it, so on a 2000 x 1000 separable problem Kvaerno5 took 149 s to
+      t = 1e4 where Tsit5 took 0.33 s for the same steps and answer (`bench/separable.py`).
+
+    Which one a flow gets is [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]. For
+    badly conditioned least squares (condition number of X X^T beyond ~1e4) pass
+    `solver=fb.default_solver(stiff=True)`: an explicit solver needs ~kappa steps there.
+    `tests/test_solve.py` pins both against `diffrax.Dopri8` at rtol 1e-13.
     """
-    return dfx.Kvaerno5(root_finder=optx.Chord(rtol=1e-6, atol=1e-8))
+    if stiff:
+        return dfx.Kvaerno5(root_finder=optx.Chord(rtol=1e-6, atol=1e-8))
+    return dfx.Tsit5()
 
 
 def _vector_field(s, state, args):
@@ -88,6 +102,7 @@ def _converged(t, state, args, **kwargs):
 
 
 @eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
 def _integrate(
     flow, model, loss, time, X, y, s_save, solver, controller, max_steps, meter, dt0, stop_ratio
 ):
@@ -213,9 +228,9 @@ def flowsolve(
     - `flow`: the dynamics; default [`GradientFlow`][flowbias.GradientFlow]().
     - `time`: the time variable integrated in; default `LogTime()` for classification losses,
       `LinearTime()` otherwise.
-    - `solver`: any diffrax solver; default [`default_solver`][flowbias.default_solver]()
-      (Kvaerno5: stiff-capable, L-stable). Explicit solvers such as `diffrax.Tsit5()` or
-      `diffrax.Dopri8()` work too.
+    - `solver`: any diffrax solver; default [`default_solver`][flowbias.default_solver]:
+      explicit Tsit5 for linear models, the stiff Kvaerno5 for diagonal networks (see
+      [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]).
     - `stepsize_controller`: default `diffrax.PIDController(rtol, atol)`, clipped so that
       steps land on the save times.
     - `ts`: the times t at which to save (default: `num_save` points, log-spaced, and t = 0).
@@ -279,7 +294,7 @@ def flowsolve(
         log_t1 = as_float_array(log_t1, "log_t1", ndim=0)
 
     log_ts, s_save = _save_grid(time, log_t1, ts, num_save)
-    solver = default_solver() if solver is None else solver
+    solver = default_solver(stiff=flow.is_stiff(model)) if solver is None else solver
     if stepsize_controller is None:
         # Steps land on the save times, so saved values carry the solver's full accuracy
         # rather than that of its (lower-order) dense interpolant.
@@ -321,13 +336,14 @@ def _advice(result, finite: bool, max_steps: int) -> str:
         return (
             f"the solver took max_steps = {max_steps} steps before reaching t1. Fix: raise "
             "`max_steps`, loosen `rtol`/`atol`, or integrate in log time (`time=fb.LogTime()`), "
-            "which makes long horizons cheap."
+            "which makes long horizons cheap. If an explicit solver is creeping in tiny steps "
+            "the flow is stiff: pass `solver=fb.default_solver(stiff=True)`."
         )
     if not finite:
         return (
             "the state became non-finite (overflow). Fix: check the data scale (huge |X| makes "
-            "the flow very fast), try a stiff solver (the default diffrax.Kvaerno5) or tighter "
-            "`rtol`; with a classification loss use log time."
+            "the flow very fast), try a stiff solver (`solver=fb.default_solver(stiff=True)`) "
+            "or tighter `rtol`; with a classification loss use log time."
         )
     return (
         f"diffrax reported: {result}. Fix: loosen `rtol`/`atol`, or try another solver "

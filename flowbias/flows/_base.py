@@ -41,5 +41,11 @@ class AbstractFlow(eqx.Module):
     def params(self, state: PyTree, model: AbstractModel, X: Float[Array, "n d"]) -> PyTree:
         """The model parameters represented by `state` (the state itself for primal flows)."""
 
+    def is_stiff(self, model: AbstractModel) -> bool:
+        """Whether this flow is stiff for `model`, which picks the default solver
+        ([`default_solver`][flowbias.default_solver]). Flows on the parameters inherit the
+        model's `stiff_parameter_flow`."""
+        return model.stiff_parameter_flow
+
     def check(self, model: AbstractModel, loss: AbstractLoss) -> None:
         """Raise a clear error if this flow cannot run this model/loss pair."""

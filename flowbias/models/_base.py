@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 from jaxtyping import Array, Float, PyTree
@@ -14,6 +15,10 @@ class AbstractModel(eqx.Module):
     A model owns its initialisation: [`init_params`][flowbias.AbstractModel.init_params] returns
     theta(0). Gradient flow then moves theta; the model says how theta maps to outputs.
     """
+
+    #: True when gradient flow on the parameters is stiff by construction (multiplicative
+    #: parametrisations, whose fast modes scale with the weights); picks the default solver.
+    stiff_parameter_flow: ClassVar[bool] = False
 
     @abc.abstractmethod
     def init_params(self) -> PyTree[Float[Array, "..."]]:

@@ -2,6 +2,8 @@ r"""Diagonal linear networks $w = u^D - v^D$ (and the tied form $w = u^D$)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
@@ -31,6 +33,8 @@ class DiagonalNetwork(AbstractMirrorModel):
         Regimes in Overparametrized Models*, COLT 2020 (depth 2 and depth D); Azulay et al.,
         *On the Implicit Bias of Initialization Shape*, ICML 2021 (vector initialisations).
     """
+
+    stiff_parameter_flow: ClassVar[bool] = True
 
     mirror: DiagonalMirror
 
