@@ -77,6 +77,7 @@ from .solve import (  # noqa: E402
 from .sweeps import (  # noqa: E402
     alpha_sweep as alpha_sweep,
     flowsweep as flowsweep,
+    sweep_mesh as sweep_mesh,
 )
 
 

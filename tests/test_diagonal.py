@@ -1,6 +1,6 @@
 """Diagonal linear networks (THEORY D1-D5): flows vs argmin Q vs independent references."""
 
-import jax
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -187,11 +187,18 @@ def test_tied_unreachable_target_is_refused():
         fb.predicted_limit(fb.DiagonalNetwork.uniform(1.0, 2, tied=True), fb.SquareLoss(), X, y)
 
 
-def test_primal_flow_under_vmap_over_alpha_compiles_once():
-    from flowbias.sweeps import _sweep
+def test_sweep_over_alpha_traces_and_compiles_once():
+    from flowbias.sweeps import _vmapped_sweep
 
-    fb.alpha_sweep(np.array([1.0, 2.0]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow())
-    size = _sweep._cached._cache_size()
-    fb.alpha_sweep(np.array([3.0, 0.5]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow())
-    assert _sweep._cached._cache_size() == size
-    jax.clear_caches()
+    def traces():
+        return eqx.debug.get_num_traces(_vmapped_sweep)
+
+    fb.alpha_sweep(np.array([1.0, 2.0]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(), shard=False)
+    before, size = traces(), _vmapped_sweep._cached._cache_size()
+    fb.alpha_sweep(np.array([3.0, 0.5]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(), shard=False)
+    assert traces() == before
+    assert _vmapped_sweep._cached._cache_size() == size
+    # A different number of runs is a new shape: one more trace (so the counter can fail).
+    fb.alpha_sweep(np.array([3.0, 0.5, 1.5]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(),
+                   shard=False)
+    assert traces() == before + 1
