@@ -1,5 +1,7 @@
 """Diagonal linear networks (THEORY D1-D5): flows vs argmin Q vs independent references."""
 
+import functools
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -193,12 +195,14 @@ def test_sweep_over_alpha_traces_and_compiles_once():
     def traces():
         return eqx.debug.get_num_traces(_vmapped_sweep)
 
-    fb.alpha_sweep(np.array([1.0, 2.0]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(), shard=False)
+    # Run counts (11, 13) that no other test uses, so the first call is this test's own trace.
+    sweep = functools.partial(fb.alpha_sweep, X=PROBLEM.X, y=PROBLEM.y, flow=fb.DualFlow(),
+                              shard=False, num_save=2)
+    sweep(np.linspace(0.5, 3.0, 11))
     before, size = traces(), _vmapped_sweep._cached._cache_size()
-    fb.alpha_sweep(np.array([3.0, 0.5]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(), shard=False)
+    sweep(np.linspace(0.6, 2.0, 11))
     assert traces() == before
     assert _vmapped_sweep._cached._cache_size() == size
     # A different number of runs is a new shape: one more trace (so the counter can fail).
-    fb.alpha_sweep(np.array([3.0, 0.5, 1.5]), PROBLEM.X, PROBLEM.y, flow=fb.DualFlow(),
-                   shard=False)
+    sweep(np.linspace(0.5, 3.0, 13))
     assert traces() == before + 1
