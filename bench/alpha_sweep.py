@@ -15,7 +15,7 @@ flowbias's convergence stop. Two variants, each a pair of rows:
 
 How: alpha and t1 enter as arrays, so one compiled program serves every alpha. Compile time is
 measured apart from the full run: each path is first called twice on other alphas
-(alphas x 1.01) at a tiny horizon (1e-6 x the default t1: a few steps), compile_s = first -
+(alphas x 1.01) at a tiny horizon (t1 = 1e-3: a few steps), compile_s = first -
 second; then the full sweep / the full loop (default horizons) is timed once. The jit cache
 sizes / trace counts (`eqx.debug.get_num_traces` of flowbias's vmapped sweep and the jit cache
 of `_integrate` for the loop, read as the tests do) show the full calls trace nothing new
@@ -28,6 +28,9 @@ num x max steps, "lane_steps"), and per variant the largest difference between t
 final w (they agree to the solver tolerance), the relative error against `fb.mirror_limit`
 (dual Newton, no time integration) at four alphas, and loop / vmapped.
 
+One OpenBLAS thread unless OPENBLAS_NUM_THREADS is set (see the top of the code); the value
+used is in the JSON config.
+
     python bench/alpha_sweep.py                     # d = 1000, n = 50; primal d = 100, n = 5
     python bench/alpha_sweep.py --dual-solver tsit5   # alpha <= 1e-3 runs into max_steps
     python bench/alpha_sweep.py --quick             # d = 200, n = 20, 16 alphas; primal d = 50
@@ -35,6 +38,14 @@ final w (they agree to the solver tolerance), the relative error against `fb.mir
 """
 
 from __future__ import annotations
+
+import os
+
+
+# One BLAS thread unless the caller sets OPENBLAS_NUM_THREADS: on a shared 2-core machine
+# OpenBLAS's threads (used by NumPy, scipy and JAX's CPU LU, which calls scipy's LAPACK) made a
+# 400 x 400 LU ~30x slower (150 ms instead of 4 ms), and Kvaerno5 steps with it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import sys
@@ -52,7 +63,7 @@ from flowbias.solve import _integrate
 
 
 TARGET = 5.0
-PROBE = 1e-6  # the compile probes integrate to PROBE x the default horizon: a few steps
+PROBE_T1 = 1e-3  # the compile probes integrate to t = 1e-3: a few steps for every alpha
 
 
 def sweep_traces() -> int | None:
@@ -80,13 +91,13 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def run_vmapped(alphas, X, y, flow, kw, t1s):
+def run_vmapped(alphas, X, y, flow, kw):
     def go(a, t1):
         return fb.alpha_sweep(a, X, y, t1, flow=flow, num_save=2, **kw)
 
     # Compile: twice at a tiny horizon with other alphas (first - second); the full sweep then
     # reuses that program, with the default horizons, which the cache size confirms.
-    probe = (alphas * 1.01, PROBE * t1s)
+    probe = (alphas * 1.01, np.full(len(alphas), PROBE_T1))
     _, first = _timed(lambda: go(*probe))
     _, second = _timed(lambda: go(*probe))
     size = sweep_traces()
@@ -101,7 +112,7 @@ def run_vmapped(alphas, X, y, flow, kw, t1s):
         peak_MiB=mem.peak_mib, steps_per_lane=steps.tolist())
 
 
-def run_loop(alphas, X, y, flow, d, kw, t1s):
+def run_loop(alphas, X, y, flow, d, kw):
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
 
     def one(a, t1=None):
@@ -109,8 +120,8 @@ def run_loop(alphas, X, y, flow, d, kw, t1s):
                             flow=flow, num_save=2, throw=False, **kw)
 
     size0 = _integrate._cached._cache_size()
-    _, first = _timed(lambda: one(alphas[0] * 1.01, PROBE * t1s[0]))
-    _, second = _timed(lambda: one(alphas[0] * 1.01, PROBE * t1s[0]))
+    _, first = _timed(lambda: one(alphas[0] * 1.01, PROBE_T1))
+    _, second = _timed(lambda: one(alphas[0] * 1.01, PROBE_T1))
     size1 = _integrate._cached._cache_size()
     sols, times = [], []
     with PeakMemory() as mem:
@@ -144,12 +155,10 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
     alphas = jnp.asarray(alphas_np)
     print(f"\n=== {name}: d = {d}, n = {n}, {args.num} alphas in "
           f"[{alphas_np[0]:.3g}, {alphas_np[-1]:.3g}], {type(used).__name__} ===", flush=True)
-    t1s = np.array([fb.default_t1(fb.DiagonalNetwork.uniform(a, d), fb.SquareLoss(), X)
-                    for a in alphas_np])
-    sols, vrow = run_vmapped(alphas, X, y, flow, kw, t1s)
+    sols, vrow = run_vmapped(alphas, X, y, flow, kw)
     print(f"  vmapped: {vrow['wall_s']:.3f} s (+ {vrow['compile_s']:.2f} s compile), steps max "
           f"{vrow['steps_max']}, new traces {vrow['traces_after_first']}", flush=True)
-    w_loop, lrow = run_loop(alphas, X, y, flow, d, kw, t1s)
+    w_loop, lrow = run_loop(alphas, X, y, flow, d, kw)
     print(f"  loop:    {lrow['wall_s']:.3f} s (+ {lrow['compile_s']:.2f} s compile), steps sum "
           f"{lrow['steps_sum']}; traces: first call {lrow['traces_first_call']}, after "
           f"{lrow['traces_after_first']}", flush=True)
@@ -225,7 +234,8 @@ def main() -> None:
         "variant", "solver", "d", "n", "num", "loop_over_vmapped", "target_met", "max_abs_diff_w",
         "max_rel_diff_w", "max_rel_err_vs_mirror_limit"]))
     print(f"\ntarget: loop / vmapped >= {TARGET:g} on CPU ({jax.devices()[0].device_kind})")
-    path = write_results(name, dict(config=vars(args), command=" ".join(sys.argv), rows=rows,
+    config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
+    path = write_results(name, dict(config=config, command=" ".join(sys.argv), rows=rows,
                                     summary=summary))
     print(f"wrote {path}")
 

@@ -10,25 +10,36 @@ The standard solves, with flowsolve's defaults (solver, tolerances, horizon) unl
       (`--sweep-alphas MIN MAX` in log10; the values do not change the program, only how long
       the full sweep runs: `bench/alpha_sweep.py` times logspace(-4, 1, 64)).
 
-How, per solve, after `jax.clear_caches()`: two calls at a tiny horizon (t1 = 1e-6 x the
-standard horizon; 1e-3 in log time for (i)), then the full solve. compile_s = first call -
-second call (tracing, lowering, XLA compilation and any Python-side setup the second call does
-not repeat); run_s = the full call. The horizon is an array argument, so the full call reuses the
+How, per solve, after `jax.clear_caches()`: two calls at a tiny horizon (t1 = 1e-3, a few
+steps), then the full solve. compile_s = first call - second call (tracing, lowering, XLA
+compilation and any Python-side setup the second call does not repeat); run_s = the full call.
+The horizon is an array argument, so the full call reuses the
 compiled program: the trace counters (jit cache size of flowbias's `_integrate`; for the sweep
 `eqx.debug.get_num_traces` of the vmapped sweep, as tests/test_diagonal.py reads them) must not
 grow after the first call (new_traces = 0). The short calls keep compile_s out of the noise of
 long runs: first - second of two full sweeps differs by run-to-run noise (tens of seconds).
 
-"A sweep over alpha compiles once": the sweep's second short call uses other alphas
-(logspace(-3, 2, 64) instead of alphas x 1.01 in the first), so the second call costs what a
-run costs (`second_s`, a few steps), with no new trace.
+"A sweep over alpha compiles once": the sweep's second short call passes other alphas (the same
+values in reverse order: every lane gets a new alpha, the slowest lane's work is unchanged), so
+it costs what a run costs (`second_s`), with no new trace; the full sweep traces nothing either.
 
-    python bench/compile_time.py              # (i)-(v), ~4 min on 2 shared cores (the
-                                              # full sweep's run is ~2.5 min of it)
+One OpenBLAS thread unless OPENBLAS_NUM_THREADS is set (see the top of the code); the value
+used is in the JSON config.
+
+    python bench/compile_time.py              # (i)-(v), 2-4 min on 2 shared cores, most of
+                                              # it the full sweep's run
     python bench/compile_time.py --quick      # (i) 50x20, (ii) 50x200, (iii)/(v) d = 200, 1 min
 """
 
 from __future__ import annotations
+
+import os
+
+
+# One BLAS thread unless the caller sets OPENBLAS_NUM_THREADS: on a shared 2-core machine
+# OpenBLAS's threads (used by NumPy, scipy and JAX's CPU LU, which calls scipy's LAPACK) made a
+# 400 x 400 LU ~30x slower (150 ms instead of 4 ms), and Kvaerno5 steps with it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import sys
@@ -45,7 +56,7 @@ from flowbias.solve import _integrate
 
 
 TARGET_S = 10.0
-PROBE = 1e-6  # short calls integrate to PROBE x the standard horizon
+PROBE_T1 = 1e-3  # short calls integrate to t = 1e-3 (s = log(1 + t) in log time): a few steps
 
 
 def integrate_traces() -> int:
@@ -93,12 +104,10 @@ def standard_solves(args):
     alphas = np.logspace(*args.sweep_alphas, args.num)
 
     def one(model, loss, X, y, t1=None, flow=None):
-        # Short calls: 1e-6 x the horizon, or t = 1e-3 in log time (s = log(1 + t)).
-        probe = 1e-3 if loss.is_classification else PROBE * fb.default_t1(model, loss, X)
         flow = fb.GradientFlow() if flow is None else flow
 
         def call(short, other):
-            return fb.flowsolve(model, loss, X, y, probe if short else t1, flow=flow,
+            return fb.flowsolve(model, loss, X, y, PROBE_T1 if short else t1, flow=flow,
                                 throw=False)
 
         solver = type(fb.default_solver(stiff=flow.is_stiff(model))).__name__
@@ -107,9 +116,10 @@ def standard_solves(args):
     def sweep(short, other):
         if not short:
             return fb.alpha_sweep(alphas, Xd, yd, flow=fb.DualFlow(), num_save=2)
-        a = np.logspace(-3, 2, args.num) if other else 1.01 * alphas
-        t1 = [PROBE * fb.default_t1(diag(v, Xd.shape[1]), sq, Xd) for v in a]
-        return fb.alpha_sweep(a, Xd, yd, t1, flow=fb.DualFlow(), num_save=2)
+        # Other alphas: the same values in reverse, so each lane gets a new alpha while the
+        # slowest lane, which sets the vmapped step count, does the same work.
+        a = alphas[::-1] if other else alphas
+        return fb.alpha_sweep(a, Xd, yd, PROBE_T1, flow=fb.DualFlow(), num_save=2)
 
     sep, ls = args.sep, args.ls
     return {
@@ -176,7 +186,8 @@ def main() -> None:
           f"({sweep['traces_first']} trace), second with other alphas {sweep['second_s']:.3f} s, "
           f"full sweep {sweep['run_s']:.2f} s, new traces after the first call: "
           f"{sweep['new_traces']}")
-    path = write_results(name, dict(config=vars(args), command=" ".join(sys.argv), rows=rows,
+    config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
+    path = write_results(name, dict(config=config, command=" ".join(sys.argv), rows=rows,
                                     target_met=met))
     print(f"\nwrote {path}")
 

@@ -38,12 +38,23 @@ scipy timeout the partial rel_error is that of the last state handed to the righ
 x_vs_flowbias is wall time over flowbias default's. On a shared machine timings carry noise of
 tens of percent.
 
+One OpenBLAS thread unless OPENBLAS_NUM_THREADS is set (see the top of the code); the value
+used is in the JSON config.
+
     python bench/least_squares.py                 # (500, 2000), both designs (~20 min, 2 cores)
     python bench/least_squares.py --quick         # (50, 200), budget 30 s (~2 min)
     python bench/least_squares.py --budget 60 --designs isotropic
 """
 
 from __future__ import annotations
+
+import os
+
+
+# One BLAS thread unless the caller sets OPENBLAS_NUM_THREADS: on a shared 2-core machine
+# OpenBLAS's threads (used by NumPy, scipy and JAX's CPU LU, which calls scipy's LAPACK) made a
+# 400 x 400 LU ~30x slower (150 ms instead of 4 ms), and Kvaerno5 steps with it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import math
@@ -319,7 +330,8 @@ def main() -> None:
                                            "gd_over_fastest"]))
     print("\ngd_over_fastest > 1: an integrator beat GD; the isotropic design is the one "
           "where GD needs only ~200 steps.")
-    path = write_results(name, dict(config=vars(args), command=" ".join(sys.argv),
+    config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
+    path = write_results(name, dict(config=config, command=" ".join(sys.argv),
                                     rows=rows, summary=summary))
     print(f"\nwrote {path}")
 
