@@ -32,7 +32,9 @@ One OpenBLAS thread unless OPENBLAS_NUM_THREADS is set (see the top of the code)
 used is in the JSON config.
 
     python bench/alpha_sweep.py                     # d = 1000, n = 50; primal d = 100, n = 5
-    python bench/alpha_sweep.py --dual-solver tsit5   # alpha <= 1e-3 runs into max_steps
+    python bench/alpha_sweep.py --dual-solver tsit5   # alpha <= 1e-3 runs into max_steps, and
+        # some alphas never take a first step (diffrax 0.7.2's clip-to-t1 on rejected steps,
+        # patrick-kidger/diffrax#756): under vmap every lane then runs max_steps
     python bench/alpha_sweep.py --quick             # d = 200, n = 20, 16 alphas; primal d = 50
     python bench/alpha_sweep.py --gpu-size          # d = 10000, n = 500: the issue's GPU size
 """
