@@ -66,8 +66,8 @@ def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
       scale with the fitted weights: at alpha = 1e-3 an explicit solver exceeds 1e5 steps
       even on the n-dimensional dual flow of a 10 x 200 problem. Its stage equations are
       solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol 1e-8) looser than the
-      step-size controller's. diffrax's default,
-      `VeryChord` at the controller's tolerances, fails here in two ways: on the exponential
+      step-size controller's. diffrax's default, `VeryChord` at the controller's
+      tolerances, fails here in two ways: on the exponential
       nonlinearity of separable flows its divergence test trips at large steps and the solver
       stalls in rejected steps (10^4 rejections on a 20 x 5 problem, against ~850 steps with
       this choice); and on diagonal networks at small scale, where the Jacobian is ~1e-15, it
@@ -78,8 +78,9 @@ def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
       t = 1e4 where Tsit5 took 0.33 s for the same steps and answer (`bench/separable.py`).
 
     Which one a flow gets is [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]. For
-    badly conditioned least squares (condition number of X X^T beyond ~1e4) pass
-    `solver=fb.default_solver(stiff=True)`: an explicit solver needs ~kappa steps there.
+    badly conditioned least squares pass `solver=fb.default_solver(stiff=True)`: an explicit
+    solver needs ~kappa steps, and at cond(X X^T) = 1e4 (50 x 200) Tsit5 ran out of its 1e5
+    steps (`bench/least_squares.py --quick`).
     `tests/test_solve.py` pins both against `diffrax.Dopri8` at rtol 1e-13.
     """
     if stiff:

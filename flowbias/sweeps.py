@@ -42,7 +42,7 @@ def flowsweep(
     `shard` spreads the runs over devices: `None` (default) shards over all visible devices
     when there is more than one, `True` always does (also on one device), `False` never, and
     a one-axis `jax.sharding.Mesh` picks the devices. Each device integrates its own block of
-    runs independently (`jax.shard_map` of the vmapped solve; the data are replicated), so a
+    runs independently (the vmapped solve dispatched to each device, data replicated), so a
     device never waits for another's slow runs until the end. The number of runs is padded to
     a multiple of the device count and the padding dropped. See the docs page on sweeps
     across devices for several GPUs or hosts.
@@ -88,6 +88,9 @@ def sweep_mesh(shard: bool | Mesh | None = None) -> Mesh | None:
             raise ValueError(f"`shard` must be a one-axis Mesh; got axes {shard.axis_names}. "
                              "Fix: jax.make_mesh((num_devices,), ('runs',)).")
         return shard
+    if shard is not None and not isinstance(shard, bool):
+        raise TypeError(f"`shard` must be None, True, False or a jax.sharding.Mesh; got "
+                        f"{type(shard).__name__}. Fix: e.g. shard=False for one device.")
     if shard is False or (shard is None and jax.device_count() == 1):
         return None
     return Mesh(np.asarray(jax.devices()), ("runs",))

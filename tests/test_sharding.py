@@ -89,3 +89,5 @@ def test_sweep_mesh_choices():
     two_axes = jax.sharding.Mesh(np.asarray(jax.devices()).reshape(1, -1), ("a", "b"))
     with pytest.raises(ValueError, match="one-axis Mesh"):
         fb.sweep_mesh(two_axes)
+    with pytest.raises(TypeError, match="`shard` must be"):
+        fb.sweep_mesh("all")
