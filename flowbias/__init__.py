@@ -36,8 +36,13 @@ from .flows import (  # noqa: E402
     NormalisedGradientFlow as NormalisedGradientFlow,
 )
 from .limits import (  # noqa: E402
+    Comparison as Comparison,
+    DirectionLimit as DirectionLimit,
+    LimitError as LimitError,
+    PointLimit as PointLimit,
     PredictedLimit as PredictedLimit,
     agreement as agreement,
+    compare as compare,
     predicted_limit as predicted_limit,
 )
 from .losses import (  # noqa: E402
@@ -67,9 +72,9 @@ from .references import (  # noqa: E402
     mirror_limit as mirror_limit,
     require_separable as require_separable,
 )
-from .solution import FlowSolution as FlowSolution  # noqa: E402
+from .results import RESULTS as RESULTS, FlowSolveError as FlowSolveError  # noqa: E402
+from .solution import FlowProblem as FlowProblem, FlowSolution as FlowSolution  # noqa: E402
 from .solve import (  # noqa: E402
-    FlowSolveError as FlowSolveError,
     default_solver as default_solver,
     default_t1 as default_t1,
     flowsolve as flowsolve,

@@ -8,6 +8,9 @@ transformable; the same checks then run once, outside, on the concrete inputs.
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -100,3 +103,62 @@ def check_data_shapes(X: jax.Array, y: jax.Array) -> None:
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"`X` is empty (shape {tuple(X.shape)}); need n >= 1 and d >= 1.")
+
+
+def check_int(x, name: str, *, minimum: int, fix: str = "") -> int:
+    """An integer >= `minimum` (bools and floats such as 10.5 are refused)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Integral) or x < minimum:
+        hint = f" Fix: {fix}" if fix else ""
+        raise ValueError(f"`{name}` must be an integer >= {minimum}; got {x!r}.{hint}")
+    return int(x)
+
+
+def check_tolerance(x, name: str, *, lo: float, hi: float) -> float:
+    """A finite tolerance in [lo, hi]: outside it a solve is either meaningless (a relative
+    tolerance of 1e3 accepts any answer) or beyond float64 (below ~1e-15)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise ValueError(f"`{name}` must be a finite number; got {x!r}. Fix: e.g. {name}=1e-10.")
+    if not lo <= x <= hi:
+        raise ValueError(
+            f"`{name}` must be in [{lo:g}, {hi:g}]; got {x!r}. Below {lo:g} float64 cannot meet "
+            f"it; above {hi:g} the solve would mean nothing. Fix: e.g. {name}=1e-10."
+        )
+    return float(x)
+
+
+def check_data_scale(X, name: str = "X") -> None:
+    """Refuse data whose scale puts the flow's time scale or its products outside float64.
+
+    For a linear model the flow on (c X, y) is the flow on (X, y) at time c^2 t, with w scaled
+    by 1/c, so rescaling loses nothing."""
+    if not is_concrete(X):
+        return
+    m = float(np.max(np.abs(np.asarray(X)))) if np.size(X) else 0.0
+    if m == 0.0:
+        raise ValueError(
+            f"`{name}` is all zeros: the loss does not depend on the parameters, so there is "
+            f"no flow to integrate. Fix: pass non-zero data."
+        )
+    if not _MIN_SCALE <= m <= _MAX_SCALE:
+        raise ValueError(
+            f"`{name}` has max |entry| = {m:.3g}, outside [{_MIN_SCALE:g}, {_MAX_SCALE:g}]: its "
+            "Gram matrix and the flow's time scale (~1/|X|^2) leave the float64 range. Fix: "
+            f"rescale, e.g. `{name} / {m:.3g}` (for a linear model the flow on c X is the same "
+            "path at time c^2 t, with w divided by c)."
+        )
+
+
+_MIN_SCALE, _MAX_SCALE = 1e-100, 1e100
+
+
+def validate_data(X, y, *, model=None, loss=None) -> tuple[jax.Array, jax.Array]:
+    """The data preamble of every entry point: `X` (n, d) and `y` (n,) as finite float64
+    arrays with matching n; labels +1/-1 for a classification `loss`; `model.check_data`."""
+    X = as_float_array(X, "X", ndim=2)
+    y = as_float_array(y, "y", ndim=1)
+    check_data_shapes(X, y)
+    if model is not None:
+        model.check_data(X)
+    if loss is not None and loss.is_classification:
+        check_labels(y)
+    return X, y

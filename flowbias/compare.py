@@ -54,7 +54,12 @@ def _pair(w, w_ref, name: str = "w", ref_name: str = "w_ref") -> tuple[Array, Ar
 
 
 def _norm(v: Array) -> Array:
-    return jnp.linalg.norm(v, axis=-1)
+    """Euclidean norm over the last axis, scaled so that neither 1e200 nor 1e-200 entries
+    over- or underflow in the squares."""
+    m = jnp.max(jnp.abs(v), axis=-1, keepdims=True)
+    safe = jnp.where((m > 0) & jnp.isfinite(m), m, 1.0)
+    n = safe[..., 0] * jnp.sqrt(jnp.sum((v / safe) ** 2, axis=-1))
+    return jnp.where(m[..., 0] == 0, 0.0, jnp.where(jnp.isposinf(m[..., 0]), jnp.inf, n))
 
 
 def _unit(v: Array) -> tuple[Array, Array]:
@@ -72,7 +77,11 @@ def relative_error(
     $\|w - w_{\mathrm{ref}}\|$ where $w_{\mathrm{ref}} = 0$."""
     w, w_ref = _pair(w, w_ref)
     n_ref = _norm(w_ref)
-    return _norm(w - w_ref) / jnp.where(n_ref > 0, n_ref, 1.0)
+    # The difference itself can overflow at 1e308-sized entries: scale both first.
+    m = jnp.maximum(jnp.max(jnp.abs(w), axis=-1), jnp.max(jnp.abs(w_ref), axis=-1))
+    c = jnp.where(m > 0, m, 1.0)[..., None]
+    diff = c[..., 0] * _norm(w / c - w_ref / c)
+    return diff / jnp.where(n_ref > 0, n_ref, 1.0)
 
 
 def one_minus_cos(

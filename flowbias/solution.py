@@ -1,54 +1,87 @@
-"""What [`flowsolve`][flowbias.flowsolve] returns."""
+"""What [`flowsolve`][flowbias.flowsolve] returns: the path, its outcome, and the problem."""
 
 from __future__ import annotations
 
-import diffrax as dfx
 import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
+from .flows import AbstractFlow, AbstractTime
+from .losses import AbstractLoss
+from .models import AbstractLinearModel, AbstractModel
+from .results import RESULTS
+
+
+class FlowProblem(eqx.Module):
+    """What was solved: the model (with its initialisation), the loss, the flow, the time
+    variable and the data. A [`FlowSolution`][flowbias.FlowSolution] carries one, so that
+    [`predicted_limit`][flowbias.predicted_limit], [`agreement`][flowbias.agreement],
+    [`diagnose`][flowbias.diagnose] and the plots can take the solution alone."""
+
+    model: AbstractModel
+    loss: AbstractLoss
+    flow: AbstractFlow
+    time: AbstractTime
+    X: PyTree | None
+    y: Float[Array, " n"] | None
+
 
 class FlowSolution(eqx.Module):
-    r"""The trajectory of a flow at the saved times, with solver diagnostics.
+    r"""The trajectory of a flow at the saved times, with its outcome and the problem solved.
 
-    Every array has a leading axis over the saved times (and, under `jax.vmap`, a batch axis
-    in front of that).
+    Every array has a leading axis over the saved times (and, under `jax.vmap` or in a sweep,
+    a batch axis in front of that).
 
     **Fields:**
 
     - `ts`: the saved times t (`inf` where t exceeds the float64 range; use `log_ts`).
     - `log_ts`: log t at the saved times (`-inf` at t = 0).
     - `params`: the model parameters theta(t).
-    - `w`: the effective linear predictor w(t) (for linear-in-input models; else `None`).
+    - `observable`: what theory speaks about, along the path (see
+      [`AbstractModel.observable`][flowbias.AbstractModel.observable]): the vector w(t) for
+      linear and diagonal models. `w` / `w_final` are its vector case.
     - `log_loss`: log L(theta(t)). Kept in log form: at t = 1e300 the exponential loss is
       ~1e-300, whose gradient would underflow; its log is ~-690.
     - `state`: the raw ODE state (equal to `params` for primal flows; the dual variable for
       [`DualFlow`][flowbias.DualFlow]).
     - `s`: the saved values of the integration variable s (log time by default for
       classification losses).
-    - `result`: a `diffrax.RESULTS`; `success` also requires every saved value to be finite.
+    - `result`: a [`RESULTS`][flowbias.RESULTS] item; `success` is `result == successful`.
+    - `error_estimate`: the estimated relative rounding error of the final observable
+      (see [`AbstractFlow.observable_error`][flowbias.AbstractFlow.observable_error]); large
+      where the observable cancels. The truncation error controlled by `rtol` comes on top.
+    - `rtol`: the relative tolerance the solver ran at.
     - `log_t_end`: log of the time where integration ended: log t1, or earlier where it
       stopped at convergence (see `stop_ratio` in [`flowsolve`][flowbias.flowsolve]).
     - `stats`: solver statistics: `num_steps`, `num_accepted_steps`, `num_rejected_steps`,
       `max_steps`.
+    - `problem`: the [`FlowProblem`][flowbias.FlowProblem] that was solved.
     """
 
     ts: Float[Array, " k"]
     log_ts: Float[Array, " k"]
     params: PyTree
-    w: Float[Array, "k d"] | None
+    observable: Array
     log_loss: Float[Array, " k"]
     state: PyTree
     s: Float[Array, " k"]
-    result: dfx.RESULTS
-    finite: Bool[Array, ""]
+    result: RESULTS
+    error_estimate: Float[Array, ""]
+    rtol: Float[Array, ""]
     stats: dict[str, Int[Array, ""]]
     log_t_end: Float[Array, ""]
+    problem: FlowProblem
 
     @property
     def success(self) -> Bool[Array, ""]:
-        """True where the solve succeeded and produced only finite values."""
-        return (self.result == dfx.RESULTS.successful) & self.finite
+        """True where the run succeeded: it reached t1 (or converged), stayed finite, and
+        passed the checks of what it claims."""
+        return self.result == RESULTS.successful
+
+    @property
+    def message(self) -> str:
+        """What went wrong and how to fix it (empty on success); one run only."""
+        return RESULTS[self.result]
 
     @property
     def loss(self) -> Float[Array, " k"]:
@@ -56,10 +89,23 @@ class FlowSolution(eqx.Module):
         return jnp.exp(self.log_loss)
 
     @property
+    def observable_final(self) -> Array:
+        """The observable at the last saved time (normally t1)."""
+        k = self.log_ts.shape[-1]
+        return jnp.take(self.observable, k - 1, axis=self.log_ts.ndim - 1)
+
+    @property
+    def w(self) -> Float[Array, "k d"] | None:
+        """The effective linear predictor w(t) for linear-in-input models (else `None`)."""
+        return self.observable if isinstance(self.problem.model, AbstractLinearModel) else None
+
+    @property
     def w_final(self) -> Float[Array, " d"]:
         """w at the last saved time (normally t1)."""
         if self.w is None:
-            raise AttributeError("this model has no effective linear predictor w")
+            raise AttributeError(
+                "this model has no effective linear predictor w; use `observable_final`."
+            )
         return self.w[..., -1, :]
 
     @property

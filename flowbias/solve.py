@@ -10,12 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike
 
 from ._validation import (
     as_float_array,
+    check_data_scale,
     check_data_shapes,
+    check_int,
     check_labels,
+    check_tolerance,
     is_concrete,
     require_float64,
 )
@@ -28,34 +31,49 @@ from .flows import (
     NormalisedGradientFlow,
 )
 from .losses import AbstractLoss
-from .models import AbstractLinearModel, AbstractModel
-from .solution import FlowSolution
-
-
-class FlowSolveError(RuntimeError):
-    """The integration failed (too many steps, or the state became non-finite)."""
+from .models import AbstractModel
+from .results import RESULTS, FlowSolveError, first_failure, from_diffrax
+from .solution import FlowProblem, FlowSolution
 
 
 _DEFAULT_T1_CLASSIFICATION = 1e100
 _DEFAULT_STOP_RATIO = 1e-20
 
 
-def default_t1(model: AbstractModel, loss: AbstractLoss, X: Float[Array, "n d"]) -> float:
+def _default_log_t1(model: AbstractModel, loss: AbstractLoss, X) -> float:
+    if loss.is_classification:
+        return math.log(_DEFAULT_T1_CLASSIFICATION)
+    Xn = np.asarray(X, dtype=np.float64)
+    c = float(np.max(np.abs(Xn)))
+    c = c if c > 0 else 1.0
+    Xs = Xn / c  # eigenvalues of the scaled Gram matrix, then rescaled in log form
+    eig = np.linalg.eigvalsh(Xs @ Xs.T / Xs.shape[0])
+    positive = eig[eig > eig.max() * 1e-12]
+    log_lam = math.log(float(positive.min())) + 2 * math.log(c) if positive.size else 0.0
+    log_t1 = math.log(60.0) - log_lam + math.log(float(model.time_scale(X)))
+    if not log_t1 < math.log(np.finfo(np.float64).max):
+        raise ValueError(
+            f"the default horizon for these data is t1 = 1e{log_t1 / math.log(10):.0f}, beyond "
+            "float64: the flow is that slow (tiny `X`, or a tiny initial scale alpha). Fix: "
+            "rescale X, or pass `t1` yourself."
+        )
+    return log_t1
+
+
+def default_t1(model: AbstractModel, loss: AbstractLoss, X: ArrayLike) -> float:
     r"""A horizon at which the flow has converged to the tolerances `flowsolve` targets.
 
     Classification losses: $t_1 = 10^{100}$ (the flow never stops; in log time this costs
-    a few hundred steps). Square loss on a linear model: the residual decays at least like
+    a few hundred steps). Square loss: the residual of a linear model decays at least like
     $e^{-\lambda t}$ with $\lambda$ the smallest non-zero eigenvalue of $XX^\top/n$, so
-    $t_1 = 60/\lambda$ leaves a factor $e^{-60}\approx 10^{-26}$.
+    $t_1 = 60/\lambda$ leaves a factor $e^{-60}\approx 10^{-26}$; slower parametrisations
+    multiply it by their [`time_scale`][flowbias.AbstractModel.time_scale]. The eigenvalues
+    are computed on $X/\max|X|$ and rescaled, so tiny or huge data do not underflow.
+
+    Raises `ValueError` if the horizon is beyond the float64 range.
     """
-    if loss.is_classification:
-        return _DEFAULT_T1_CLASSIFICATION
-    gram = np.asarray(X) @ np.asarray(X).T / X.shape[0]
-    eig = np.linalg.eigvalsh(gram)
-    positive = eig[eig > eig.max() * 1e-12]
-    lam = float(positive.min()) if positive.size else 1.0
-    scale = getattr(model, "time_scale", lambda X: 1.0)(X)
-    return 60.0 / lam * scale
+    X = as_float_array(X, "X", ndim=2)
+    return math.exp(_default_log_t1(model, loss, X))
 
 
 def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
@@ -66,12 +84,13 @@ def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
       scale with the fitted weights: at alpha = 1e-3 an explicit solver exceeds 1e5 steps
       even on the n-dimensional dual flow of a 10 x 200 problem. Its stage equations are
       solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol 1e-8) looser than the
-      step-size controller's. diffrax's default, `VeryChord` at the controller's
-      tolerances, fails here in two ways: on the exponential
-      nonlinearity of separable flows its divergence test trips at large steps and the solver
-      stalls in rejected steps (10^4 rejections on a 20 x 5 problem, against ~850 steps with
-      this choice); and on diagonal networks at small scale, where the Jacobian is ~1e-15, it
-      rejects every step.
+      step-size controller's; they are meaningful because the ODE state is integrated in
+      units of its own scale (see [`AbstractFlow.state_scale`][flowbias.AbstractFlow.state_scale]).
+      diffrax's default, `VeryChord` at the controller's tolerances, fails here in two ways:
+      on the exponential nonlinearity of separable flows its divergence test trips at large
+      steps and the solver stalls in rejected steps (10^4 rejections on a 20 x 5 problem,
+      against ~850 steps with this choice); and on diagonal networks at small scale, where the
+      Jacobian is ~1e-15, it rejects every step.
     - `stiff=False`: `diffrax.Tsit5` (5th order, explicit), for linear models.
       An implicit step builds a state-sized Jacobian (one Jacobian-vector product per state
       entry) and factorises it, so on a 2000 x 1000 separable problem Kvaerno5 took 149 s to
@@ -88,39 +107,66 @@ def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
     return dfx.Tsit5()
 
 
-def _vector_field(s, state, args):
-    flow, model, loss, time, X, y, _ = args
-    return flow.vector_field(s, state, model, loss, time, X, y)
+# ---- the integration ------------------------------------------------------------------------
+# The ODE state is z = state / scale (scale from the flow), so that absolute tolerances are
+# relative to the state's own size.
 
 
-def _state_log_loss(state, args):
-    flow, model, loss, _, X, y, _ = args
-    return loss.log_value(model.predict(flow.params(state, model, X), X), y)
+def _unscale(z, scale):
+    return jax.tree.map(lambda a: a * scale, z)
 
 
-def _converged(t, state, args, **kwargs):
-    return _state_log_loss(state, args) <= args[-1]
+def _vector_field(s, z, args):
+    flow, model, loss, time, X, y, scale, _ = args
+    ds = flow.vector_field(s, _unscale(z, scale), model, loss, time, X, y)
+    return jax.tree.map(lambda a: a / scale, ds)
+
+
+def _residual_logs(flow, model, loss, X, y, state):
+    """log L and log ||X^T dL/df||: the loss and its stationarity in the observable."""
+    f = flow.outputs(state, model, X)
+    g = X.T @ loss.grad(f, y)
+    gmax = jnp.max(jnp.abs(g))
+    safe = jnp.where(gmax > 0, gmax, 1.0)
+    log_g = jnp.where(gmax > 0, jnp.log(safe) + 0.5 * jnp.log(jnp.sum((g / safe) ** 2)), -jnp.inf)
+    return loss.log_value(f, y), log_g
+
+
+def _converged(t, z, args, **kwargs):
+    flow, model, loss, _, X, y, scale, floors = args
+    log_l, log_g = _residual_logs(flow, model, loss, X, y, _unscale(z, scale))
+    return (log_l <= floors[0]) | (log_g <= floors[1])
+
+
+def _norm(a):
+    m = jnp.max(jnp.abs(a))
+    safe = jnp.where(m > 0, m, 1.0)
+    return jnp.where(m > 0, safe * jnp.sqrt(jnp.sum((a / safe) ** 2)), 0.0)
 
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
 def _integrate(
-    flow, model, loss, time, X, y, s_save, solver, controller, max_steps, meter, dt0, stop_ratio
+    flow, model, loss, time, X, y, s_save, solver, controller, max_steps, meter, dt0,
+    stop_ratio, claims_convergence, rtol,
 ):
-    y0 = flow.init_state(model, X)
-    args = (flow, model, loss, time, X, y, jnp.asarray(-jnp.inf, X.dtype))
+    state0 = flow.init_state(model, X)
+    scale = jax.lax.stop_gradient(flow.state_scale(model, loss, X, y))
+    z0 = jax.tree.map(lambda a: a / scale, state0)
+    floors = jnp.full(2, -jnp.inf, X.dtype)
     event = None
     if stop_ratio is not None:
-        floor = _state_log_loss(y0, args) + jnp.log(stop_ratio)
-        args = (*args[:-1], floor)
+        log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, state0)
+        floors = jnp.stack([log_l0 + jnp.log(stop_ratio), log_g0 + 0.5 * jnp.log(stop_ratio)])
         event = dfx.Event(_converged)
+    args = (flow, model, loss, time, X, y, scale, floors)
     sol = dfx.diffeqsolve(
         dfx.ODETerm(_vector_field),
         solver,
         t0=jnp.zeros((), X.dtype),
         t1=s_save[-1],
         dt0=dt0,
-        y0=y0,
+        y0=z0,
         args=args,
         saveat=dfx.SaveAt(ts=s_save, t1=True),
         stepsize_controller=controller,
@@ -140,27 +186,45 @@ def _integrate(
         mask = before.reshape((-1,) + (1,) * (a.ndim - 1))
         return jnp.where(mask, a[:-1], a[idx])
 
-    ys = jax.tree.map(fill, sol.ys)
-    result = dfx.RESULTS.where(
-        sol.result == dfx.RESULTS.event_occurred, dfx.RESULTS.successful, sol.result
+    states = _unscale(jax.tree.map(fill, sol.ys), scale)
+    per_time = jax.vmap(lambda st: (
+        flow.params(st, model, X), flow.observable(st, model, X),
+        loss.log_value(flow.outputs(st, model, X), y),
+    ))
+    params, observable, log_loss = per_time(states)
+    final = jax.tree.map(lambda a: a[-1], states)
+
+    # The checks of what a success claims.
+    leaves = jax.tree.leaves((states, params, observable))
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in leaves]))
+    finite = finite & ~jnp.any(jnp.isnan(log_loss))
+    stopped = sol.result == dfx.RESULTS.event_occurred
+    not_converged = claims_convergence & ~stopped
+    size = jnp.maximum(_norm(observable[-1]), _norm(y) / _norm(X))
+    abs_error = _norm(flow.observable_error(final, model, X, sol.stats["num_steps"]))
+    error_estimate = jnp.where(
+        size > 0, abs_error / jnp.where(size > 0, size, 1.0), jnp.where(abs_error > 0, jnp.inf, 0.0)
     )
-    sol = eqx.tree_at(lambda s: (s.ys, s.result), sol, (ys, result))
-    params = jax.vmap(lambda st: flow.params(st, model, X))(sol.ys)
-    log_loss = jax.vmap(lambda p: loss.log_value(model.predict(p, X), y))(params)
-    if isinstance(model, AbstractLinearModel):
-        w = jax.vmap(model.predictor)(params)
-        finite = jnp.all(jnp.isfinite(w))
-    else:
-        w = None
-        finite = jnp.all(jnp.array([jnp.all(jnp.isfinite(p)) for p in jax.tree.leaves(params)]))
-    finite = finite & jnp.all(~jnp.isnan(log_loss))
+    ill = ~(error_estimate <= jnp.maximum(100.0 * rtol, 1e-8))
+    result = first_failure(
+        (~finite, RESULTS.nonfinite),
+        (ill, RESULTS.ill_conditioned),
+        (not_converged, RESULTS.not_converged),
+        base=from_diffrax(sol.result),
+    )
     log_t_end = time.log_t_of_s(s_end)
-    return sol.ys, params, w, log_loss, sol.result, finite, sol.stats, log_t_end
+    return states, params, observable, log_loss, result, error_estimate, sol.stats, log_t_end
+
+
+# ---- arguments ---------------------------------------------------------------------------
 
 
 def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
     if ts is not None:
         ts = as_float_array(ts, "ts", ndim=1)
+        if ts.shape[0] == 0:
+            raise ValueError("`ts` is empty. Fix: pass the times to save at, e.g. "
+                             "`ts=np.geomspace(1e-2, t1, 100)`, or leave it out.")
         if is_concrete(ts) and (
             np.any(np.diff(np.asarray(ts)) <= 0)
             or float(ts[0]) < 0
@@ -185,6 +249,39 @@ def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
     return log_ts, time.s_of_log_t(log_ts)
 
 
+def _horizon(model, loss, X, t1, log_t1, ts):
+    """log t1 as a float64 array, validated; `claims` is whether the default was used."""
+    if t1 is not None and log_t1 is not None:
+        raise ValueError("pass `t1` or `log_t1`, not both.")
+    if t1 is None and log_t1 is None and ts is not None and is_concrete(ts) and np.size(ts):
+        t1 = float(np.asarray(ts)[-1])  # integrate up to the last requested time
+        if not t1 > 0:
+            raise ValueError(f"the last entry of `ts` must be > 0; got {t1!r}.")
+    claims = False
+    if log_t1 is None:
+        if t1 is None:
+            if not is_concrete(X):
+                return jnp.asarray(math.log(_DEFAULT_T1_CLASSIFICATION)), False
+            return jnp.asarray(_default_log_t1(model, loss, X)), not loss.is_classification
+        t1 = as_float_array(t1, "t1", ndim=0)
+        if is_concrete(t1) and not float(t1) > 0:
+            raise ValueError(f"`t1` must be > 0; got {float(t1)!r}. Fix: pass e.g. t1=1e100.")
+        if not is_concrete(t1):
+            t1 = eqx.error_if(t1, ~(t1 > 0), "`t1` must be > 0")
+        return jnp.log(t1), claims
+    log_t1 = as_float_array(log_t1, "log_t1", ndim=0)
+    return log_t1, claims
+
+
+def _controller_rtol(controller, rtol):
+    inner = controller.controller if isinstance(controller, dfx.ClipStepSizeController) else (
+        controller
+    )
+    if isinstance(inner, dfx.PIDController):
+        return jnp.asarray(inner.rtol, jnp.float64)
+    return jnp.asarray(rtol, jnp.float64)
+
+
 def flowsolve(
     model: AbstractModel,
     loss: AbstractLoss,
@@ -204,6 +301,7 @@ def flowsolve(
     max_steps: int = 100_000,
     dt0: float | None = None,
     stop_ratio: float | bool | None = None,
+    require_convergence: bool | None = None,
     throw: bool = True,
     progress_meter: dfx.AbstractProgressMeter | None = None,
 ) -> FlowSolution:
@@ -221,7 +319,8 @@ def flowsolve(
     - `loss`: e.g. [`SquareLoss`][flowbias.SquareLoss],
       [`ExponentialLoss`][flowbias.ExponentialLoss].
     - `X`: data, shape `(n, d)`. `y`: targets or ±1 labels, shape `(n,)`.
-    - `t1`: the final time (default: [`default_t1`][flowbias.default_t1]).
+    - `t1`: the final time (default: [`default_t1`][flowbias.default_t1], at which the flow
+      is claimed to have converged, and checked to have).
 
     **Keyword arguments:**
 
@@ -232,20 +331,34 @@ def flowsolve(
     - `solver`: any diffrax solver; default [`default_solver`][flowbias.default_solver]:
       explicit Tsit5 for linear models, the stiff Kvaerno5 for diagonal networks (see
       [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]).
+    - `rtol`, `atol`: the step-size controller's tolerances, `rtol` in [1e-15, 1e-3] and
+      `atol` in (0, 1e-3]. The state is integrated in units of its own scale
+      ([`AbstractFlow.state_scale`][flowbias.AbstractFlow.state_scale]), so `atol` is
+      relative to that scale, not absolute.
     - `stepsize_controller`: default `diffrax.PIDController(rtol, atol)`, clipped so that
       steps land on the save times.
     - `ts`: the times t at which to save (default: `num_save` points, log-spaced, and t = 0).
     - `max_steps`, `dt0`, `progress_meter`: passed to `diffrax.diffeqsolve`.
-    - `stop_ratio`: stop early, as converged, once $L \le$ `stop_ratio` $\cdot L(0)$ (a
-      diffrax event). Default `1e-20` for regression losses, off (`False`) for classification
-      losses, which never converge. After a stop, later save times repeat the converged state
-      and `solution.log_t_end` says when integration ended. Once the loss is that small the
-      remaining motion of w is of the order of the residual (for mirror flows
-      $\Delta w_i \approx h'_i\,\Delta\xi_i$ with $\Delta\xi_i \propto 1/h'_i$), so the
-      limit is resolved; integrating on would only stir rounding noise.
-    - `throw`: if True, a failed solve raises [`FlowSolveError`][flowbias.FlowSolveError]
-      with advice. If False, failures come back flagged in `solution.success` (per run, under
+    - `stop_ratio`: stop early, as converged, once $L \le$ `stop_ratio` $\cdot L(0)$ or
+      $\|X^\top\nabla_f L\| \le$ `stop_ratio`$^{1/2}\,\|X^\top\nabla_f L(0)\|$ (the second
+      for least squares without an interpolator; a diffrax event). Default `1e-20` for
+      regression losses, off (`False`) for classification losses, which never converge.
+      After a stop, later save times repeat the converged state and `solution.log_t_end` says
+      when integration ended.
+    - `require_convergence`: flag the run `RESULTS.not_converged` unless the convergence stop
+      happened by t1. Default: exactly when `t1` is left at its default (which claims
+      convergence); needs `stop_ratio`.
+    - `throw`: if True, a failed run raises [`FlowSolveError`][flowbias.FlowSolveError]
+      with the [`RESULTS`][flowbias.RESULTS] message that says the fix. If False, failures
+      come back flagged in `solution.result` / `solution.success` (per run, under
       `jax.vmap`) with everything computed kept.
+
+    **What a success means.** A run is successful only if diffrax reached t1 (or the
+    convergence stop), every saved value is finite, the final observable's estimated rounding
+    error `solution.error_estimate` is within $\max(100\,\mathrm{rtol}, 10^{-8})$ (relative;
+    a larger one means the observable cancels digits, e.g. $u^D - v^D$ on the primal flow at
+    a large initial scale), and, when `t1` was left at its default (a claim that the flow has
+    converged), the convergence criterion was met.
 
     **Returns:** a [`FlowSolution`][flowbias.FlowSolution].
 
@@ -268,32 +381,50 @@ def flowsolve(
     y = as_float_array(y, "y", ndim=1)
     check_data_shapes(X, y)
     model.check_data(X)
+    check_data_scale(X)
     if loss.is_classification:
         check_labels(y)
+    if not (is_concrete(X) and is_concrete(y)):  # the value checks, as run-time errors
+        X = eqx.error_if(X, ~jnp.all(jnp.isfinite(X)), "`X` contains NaN or inf")
+        y = eqx.error_if(y, ~jnp.all(jnp.isfinite(y)), "`y` contains NaN or inf")
+        if loss.is_classification:
+            y = eqx.error_if(y, ~jnp.all(jnp.abs(y) == 1.0), "`y` must hold labels +1 or -1")
     flow = GradientFlow() if flow is None else flow
+    if not isinstance(flow, AbstractFlow):
+        raise TypeError(f"`flow` must be a flowbias flow (e.g. fb.DualFlow()); got "
+                        f"{type(flow).__name__}.")
     flow.check(model, loss)
     if time is None:
         # Log time where the flow is slow (log t growth); the loss-normalised flow already
         # moves its margin like t, so it stays in linear time.
         slow = loss.is_classification and not isinstance(flow, NormalisedGradientFlow)
         time = LogTime() if slow else LinearTime()
-    if num_save < 2:
-        raise ValueError(f"`num_save` must be >= 2; got {num_save}.")
+    num_save = check_int(num_save, "num_save", minimum=2, fix="e.g. num_save=200.")
+    max_steps = check_int(max_steps, "max_steps", minimum=1, fix="e.g. max_steps=100_000.")
+    rtol = check_tolerance(rtol, "rtol", lo=1e-15, hi=1e-3)
+    atol = check_tolerance(atol, "atol", lo=1e-300, hi=1e-3)
+    if dt0 is not None:
+        dt0 = float(as_float_array(dt0, "dt0", ndim=0))
+        if not dt0 > 0:
+            raise ValueError(f"`dt0` must be > 0 (or None: chosen automatically); got {dt0!r}.")
+    if stop_ratio is None and not loss.is_classification:
+        stop_ratio = _DEFAULT_STOP_RATIO
+    if stop_ratio is False:
+        stop_ratio = None
+    if stop_ratio is not None and (isinstance(stop_ratio, bool) or not 0 < stop_ratio < 1):
+        raise ValueError(f"`stop_ratio` must be in (0, 1) or False; got {stop_ratio!r}.")
 
-    if t1 is not None and log_t1 is not None:
-        raise ValueError("pass `t1` or `log_t1`, not both.")
-    if t1 is None and log_t1 is None and ts is not None and is_concrete(ts):
-        t1 = float(np.asarray(ts)[-1])  # integrate up to the last requested time
-    if log_t1 is None:
-        if t1 is None:
-            t1 = default_t1(model, loss, X) if is_concrete(X) else _DEFAULT_T1_CLASSIFICATION
-        t1 = as_float_array(t1, "t1", ndim=0)
-        if is_concrete(t1) and not float(t1) > 0:
-            raise ValueError(f"`t1` must be > 0; got {float(t1)!r}. Fix: pass e.g. t1=1e100.")
-        log_t1 = jnp.log(t1)
-    else:
-        log_t1 = as_float_array(log_t1, "log_t1", ndim=0)
-
+    log_t1, claims = _horizon(model, loss, X, t1, log_t1, ts)
+    if require_convergence is not None:
+        if not isinstance(require_convergence, bool):
+            raise TypeError(f"`require_convergence` must be a bool or None; got "
+                            f"{require_convergence!r}.")
+        if require_convergence and stop_ratio is None:
+            raise ValueError("`require_convergence=True` needs a convergence criterion: pass "
+                             "`stop_ratio` (it is off for classification losses, which never "
+                             "converge).")
+        claims = require_convergence
+    claims = claims and stop_ratio is not None
     log_ts, s_save = _save_grid(time, log_t1, ts, num_save)
     solver = default_solver(stiff=flow.is_stiff(model)) if solver is None else solver
     if stepsize_controller is None:
@@ -303,67 +434,46 @@ def flowsolve(
             dfx.PIDController(rtol=rtol, atol=atol), step_ts=s_save
         )
     meter = dfx.NoProgressMeter() if progress_meter is None else progress_meter
-
-    if stop_ratio is None and not loss.is_classification:
-        stop_ratio = _DEFAULT_STOP_RATIO
-    if stop_ratio is False:
-        stop_ratio = None
-    if stop_ratio is not None and not 0 < stop_ratio < 1:
-        raise ValueError(f"`stop_ratio` must be in (0, 1) or False; got {stop_ratio!r}.")
-    state, params, w, log_loss, result, finite, stats, log_t_end = _integrate(
+    run_rtol = _controller_rtol(stepsize_controller, rtol)
+    states, params, observable, log_loss, result, err, stats, log_t_end = _integrate(
         flow, model, loss, time, X, y, s_save, solver, stepsize_controller, max_steps, meter,
-        dt0, stop_ratio,
+        dt0, stop_ratio, claims, run_rtol,
     )
     sol = FlowSolution(
         ts=jnp.exp(log_ts),
         log_ts=log_ts,
         params=params,
-        w=w,
+        observable=observable,
         log_loss=log_loss,
-        state=state,
+        state=states,
         s=s_save,
         result=result,
-        finite=finite,
+        error_estimate=err,
+        rtol=run_rtol,
         stats=stats,
         log_t_end=log_t_end,
+        problem=FlowProblem(model, loss, flow, time, X, y),
     )
     if throw:
-        sol = _raise_if_failed(sol, max_steps)
+        sol = raise_if_failed(sol)
     return sol
 
 
-def _advice(result, finite: bool, max_steps: int) -> str:
-    if result == dfx.RESULTS.max_steps_reached:
-        return (
-            f"the solver took max_steps = {max_steps} steps before reaching t1. Fix: raise "
-            "`max_steps`, loosen `rtol`/`atol`, or integrate in log time (`time=fb.LogTime()`), "
-            "which makes long horizons cheap. If an explicit solver is creeping in tiny steps "
-            "the flow is stiff: pass `solver=fb.default_solver(stiff=True)`."
-        )
-    if not finite:
-        return (
-            "the state became non-finite (overflow). Fix: check the data scale (huge |X| makes "
-            "the flow very fast), try a stiff solver (`solver=fb.default_solver(stiff=True)`) "
-            "or tighter `rtol`; with a classification loss use log time."
-        )
-    return (
-        f"diffrax reported: {result}. Fix: loosen `rtol`/`atol`, or try another solver "
-        "(e.g. `solver=diffrax.Tsit5()` for non-stiff problems)."
-    )
-
-
-def _raise_if_failed(sol: FlowSolution, max_steps: int) -> FlowSolution:
+def raise_if_failed(sol: FlowSolution) -> FlowSolution:
+    """Raise [`FlowSolveError`][flowbias.FlowSolveError] with the result's message if a run
+    failed; inside `jax.jit` the same message comes as an equinox runtime error."""
     ok = sol.success
     if is_concrete(ok):
         if not bool(jnp.all(ok)):
-            msg = _advice(sol.result, bool(jnp.all(sol.finite)), max_steps)
+            bad = sol.result if np.ndim(ok) == 0 else jax.tree.map(
+                lambda a: a.reshape(-1)[int(np.argmin(np.asarray(ok).reshape(-1)))], sol.result
+            )
+            msg = RESULTS[bad]
+            if bad == RESULTS.ill_conditioned:
+                msg += f" (estimated relative error {float(jnp.max(sol.error_estimate)):.2g})"
             raise FlowSolveError(f"flowsolve failed: {msg} (Or pass throw=False to keep the run.)")
         return sol
     # Attach the check to every output, so that it survives whichever the caller uses.
-    fields = lambda s: (s.params, s.w, s.log_loss, s.state)
-    checked = eqx.error_if(
-        fields(sol), ~ok, "flowsolve failed (pass throw=False to keep failed runs)"
-    )
+    fields = lambda s: (s.params, s.observable, s.log_loss, s.state)
+    checked = sol.result.error_if(fields(sol), ~ok)
     return eqx.tree_at(fields, sol, checked)
-
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -10,12 +11,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from jaxtyping import Array, ArrayLike, Float
+from jaxtyping import ArrayLike
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_data_scale, validate_data
 from .losses import AbstractLoss, SquareLoss
 from .models import AbstractModel, DiagonalNetwork
-from .solution import FlowSolution
+from .results import RESULTS
+from .solution import FlowProblem, FlowSolution
 from .solve import default_t1, flowsolve
 
 
@@ -34,10 +36,14 @@ def flowsweep(
     vmapped in one compiled program.
 
     `make_model(value)` builds the model for one entry. Runs never raise: each run's failure is
-    flagged in `solution.success` (one per run) and all results are kept. `t1` may be a scalar
-    or one horizon per run (default: [`default_t1`][flowbias.default_t1] of each run's model).
-    The data are validated once, outside the vmap. Pass the same `make_model` object on every
-    call (not a fresh lambda) so that repeated sweeps reuse the compiled program.
+    flagged in `solution.result` / `solution.success` (one per run) and all results are kept.
+    An entry for which `make_model` (or the default horizon) refuses the value, e.g. an alpha
+    that is NaN, negative or out of range, is not solved: its run is flagged
+    `RESULTS.invalid_parameter`, a warning names it and why, and the other runs go on. `t1`
+    may be a scalar or one horizon per run (default: [`default_t1`][flowbias.default_t1] of
+    each run's model, a claim of convergence that each run is checked against). The data are
+    validated once, outside the vmap. Pass the same `make_model` object on every call (not a
+    fresh lambda) so that repeated sweeps reuse the compiled program.
 
     `shard` spreads the runs over devices: `None` (default) shards over all visible devices
     when there is more than one, `True` always does (also on one device), `False` never, and
@@ -58,26 +64,72 @@ def flowsweep(
     print(sols.w_final.shape, sols.success)
     ```
     """
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
+    X, y = validate_data(X, y, loss=loss)
+    check_data_scale(X)
     leaves = jax.tree.leaves(values)
-    if not leaves:
+    if not leaves or jnp.shape(leaves[0])[0] == 0:
         raise ValueError("`values` is empty. Fix: pass an array with one entry per run.")
     num = jnp.shape(leaves[0])[0]
+    bad, reasons, horizons = _check_runs(make_model, values, loss, X, num, t1 is None)
+    if len(bad) == num:
+        raise ValueError(f"every run was refused; the first: {reasons[0]}")
+    if bad:
+        warnings.warn(
+            "flowsweep: runs " + "; ".join(f"{i} ({r})" for i, r in zip(bad, reasons, strict=True))
+            + " were refused and are flagged RESULTS.invalid_parameter; the others run.",
+            stacklevel=2,
+        )
+        good = next(i for i in range(num) if i not in bad)
+        mask = np.zeros(num, bool)
+        mask[bad] = True
+        values = jax.tree.map(
+            lambda v: jnp.where(mask.reshape((-1,) + (1,) * (jnp.ndim(v) - 1)), v[good], v),
+            values,
+        )
     if t1 is None:
-        t1 = [default_t1(make_model(_entry(values, i)), loss, X) for i in range(num)]
+        good_t1 = next(h for h in horizons if h is not None)
+        t1 = [good_t1 if h is None else h for h in horizons]
+        flowsolve_kwargs.setdefault("require_convergence", True)
     t1 = jnp.broadcast_to(as_float_array(np.asarray(t1, dtype=np.float64), "t1"), (num,))
     if not bool(jnp.all(t1 > 0)):
         raise ValueError("`t1` must be > 0 for every run.")
     flowsolve_kwargs["throw"] = False
     mesh = sweep_mesh(shard)
     if mesh is None:
-        return _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, None)
-    pad = -num % mesh.size
-    if pad:
-        values, t1 = jax.tree.map(lambda v: _pad(v, pad), (values, t1))
-    sols = _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, mesh)
-    return jax.tree.map(lambda v: v[:num], sols) if pad else sols
+        sols = _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, None)
+    else:
+        pad = -num % mesh.size
+        if pad:
+            values, t1 = jax.tree.map(lambda v: _pad(v, pad), (values, t1))
+        sols = _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, mesh)
+        if pad:
+            sols = jax.tree.map(lambda v: v[:num], sols)
+    if bad:
+        mask = jnp.asarray(np.isin(np.arange(num), bad))
+        result = RESULTS.where(mask, RESULTS.invalid_parameter, sols.result)
+        sols = eqx.tree_at(lambda s: s.result, sols, result)
+    # The data were left out of the vmapped program's outputs (they would be copied per run).
+    problem = sols.problem
+    return eqx.tree_at(
+        lambda s: s.problem,
+        sols,
+        FlowProblem(problem.model, problem.loss, problem.flow, problem.time, X, y),
+    )
+
+
+def _check_runs(make_model, values, loss, X, num: int, need_t1: bool):
+    """Build each run's model (and its default horizon) outside the vmap: the runs refused,
+    why, and the horizons (None where refused or not needed)."""
+    bad, reasons, horizons = [], [], []
+    for i in range(num):
+        try:
+            model = make_model(_entry(values, i))
+            horizons.append(default_t1(model, loss, X) if need_t1 else None)
+        except (ValueError, TypeError) as e:
+            bad.append(i)
+            reasons.append(" ".join(str(e).split()))
+            horizons.append(None)
+    return bad, reasons, horizons
 
 
 def sweep_mesh(shard: bool | Mesh | None = None) -> Mesh | None:
@@ -133,7 +185,11 @@ def _sweep(make_model, values, loss, X, y, t1, kwargs, mesh):
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
 def _vmapped_sweep(make_model, values, loss, X, y, t1, kwargs):
     def one(value, t1_, X, y):
-        return flowsolve(make_model(value), loss, X, y, t1_, **kwargs)
+        sol = flowsolve(make_model(value), loss, X, y, t1_, **kwargs)
+        p = sol.problem
+        return eqx.tree_at(
+            lambda s: s.problem, sol, FlowProblem(p.model, p.loss, p.flow, p.time, None, None)
+        )
 
     return jax.vmap(one, in_axes=(0, 0, None, None))(values, t1, X, y)
 
@@ -151,20 +207,22 @@ def alpha_sweep(
 ) -> FlowSolution:
     r"""Diagonal networks at initial scales `alphas` ($u(0) = v(0) = \alpha\mathbf 1$), one
     vmapped solve; see [`flowsweep`][flowbias.flowsweep]. Pass `flow=fb.DualFlow()` for the
-    fast n-dimensional path.
+    fast n-dimensional path. An alpha that is refused (NaN, not positive, or out of range for
+    the depth) flags its own run and leaves the others.
     """
-    alphas = as_float_array(alphas, "alphas", ndim=1)
-    if not bool(jnp.all(alphas > 0)):
-        bad = float(alphas[jnp.argmin(alphas)])
-        raise ValueError(f"`alphas` must all be > 0; got {bad!r}. Fix: use e.g. "
-                         "np.logspace(-4, 2, 13).")
+    a = np.asarray(alphas)
+    if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.number):
+        raise ValueError(
+            f"`alphas` must be a non-empty 1-D array of numbers; got shape {a.shape}. Fix: e.g. "
+            "np.logspace(-4, 2, 13)."
+        )
     X = as_float_array(X, "X", ndim=2)
     d = X.shape[1]
     DiagonalNetwork.uniform(1.0, d, depth=depth, tied=tied)  # validates depth before the vmap
     loss = SquareLoss() if loss is None else loss
 
     make = _UniformDiagonal(d, depth, tied)
-    return flowsweep(make, alphas, loss, X, y, t1, **flowsolve_kwargs)
+    return flowsweep(make, jnp.asarray(a, jnp.float64), loss, X, y, t1, **flowsolve_kwargs)
 
 
 class _UniformDiagonal(eqx.Module):
@@ -177,11 +235,3 @@ class _UniformDiagonal(eqx.Module):
 
     def __call__(self, alpha):
         return DiagonalNetwork.uniform(alpha, self.d, depth=self.depth, tied=self.tied)
-
-
-def sweep_limits(
-    sols: FlowSolution,
-) -> Float[Array, "runs d"]:
-    """The final predictors of a sweep, one row per run (NaN rows for failed runs)."""
-    w = sols.w_final
-    return jnp.where(sols.success[:, None], w, jnp.nan)

@@ -122,12 +122,15 @@ def test_large_alpha_tends_to_min_l2():
     X, y = PROBLEM.X, PROBLEM.y
     w_l2 = X.T @ np.linalg.solve(X @ X.T, y)
     errs = []
-    for alpha in [10.0, 100.0]:
+    alphas = [5.0, 20.0]
+    for alpha in alphas:
         model = fb.DiagonalNetwork.uniform(alpha, 100)
         errs.append(_rel(fb.flowsolve(model, fb.SquareLoss(), X, y, flow=fb.DualFlow()).w_final,
                          w_l2))
     # alpha^2 Q -> ||w||^2/16 with error O(w^4/alpha^4): the distance falls like alpha^-4.
-    assert errs[1] <= 1e-5 and errs[0] / errs[1] >= 1e3
+    # (At alpha = 20 it is ~1e-8, two decades above the flow's convergence floor ~1e-10.)
+    slope = np.log(errs[0] / errs[1]) / np.log(alphas[1] / alphas[0])
+    assert errs[1] <= 1e-6 and abs(slope - 4.0) <= 0.2
 
 
 def test_tied_model_matches_entropy_program():
@@ -174,7 +177,7 @@ def test_alpha_sweep_matches_single_runs_and_flags_failures():
         (lambda: fb.DiagonalNetwork.uniform(1.0, 5, depth=1), "`depth`"),
         (lambda: fb.DiagonalNetwork(np.ones(3), np.ones(4)), "`v0` has shape"),
         (lambda: fb.DiagonalNetwork(np.array([1.0, -1.0]), np.ones(2)), "`u0`"),
-        (lambda: fb.alpha_sweep([1.0, 0.0], np.eye(2), np.ones(2)), "`alphas` must all be > 0"),
+        (lambda: fb.alpha_sweep([0.0, -1.0], np.eye(2), np.ones(2)), "every run was refused"),
     ],
 )
 def test_bad_diagonal_input(make, match):

@@ -16,7 +16,31 @@ def _scaled_param_grad(model, loss, params, X, y, log_scale, *, normalise: bool)
     return jax.tree_util.tree_map(jnp.negative, g)
 
 
-class GradientFlow(AbstractFlow):
+class AbstractParameterFlow(AbstractFlow):
+    """A flow whose state is the model's parameters themselves."""
+
+    def init_state(self, model, X):
+        return model.init_params()
+
+    def params(self, state, model, X):
+        return state
+
+    def observable(self, state, model, X):
+        return model.observable(state)
+
+    def outputs(self, state, model, X):
+        return model.predict(state, X)
+
+    def observable_error(self, state, model, X, num_steps):
+        sensitivity = model.observable_sensitivity(state)
+        eps = jnp.finfo(sensitivity.dtype).eps
+        return 4 * eps * jnp.sqrt(num_steps + 1.0) * sensitivity
+
+    def state_scale(self, model, loss, X, y):
+        return model.parameter_scale(X, y)
+
+
+class GradientFlow(AbstractParameterFlow):
     r"""Gradient flow $\dot\theta = -\nabla_\theta L(\theta)$ on the model's parameters.
 
     This is the ground truth of every implicit-bias theorem: it makes no use of any mirror
@@ -25,17 +49,11 @@ class GradientFlow(AbstractFlow):
     exponent so that it never overflows.
     """
 
-    def init_state(self, model, X):
-        return model.init_params()
-
     def vector_field(self, s, state, model, loss, time, X, y):
         return _scaled_param_grad(model, loss, state, X, y, time.log_dt_ds(s), normalise=False)
 
-    def params(self, state, model, X):
-        return state
 
-
-class NormalisedGradientFlow(AbstractFlow):
+class NormalisedGradientFlow(AbstractParameterFlow):
     r"""Gradient flow with step size proportional to $1/L$:
     $\dot\theta = -\nabla_\theta L(\theta) / L(\theta)$.
 
@@ -48,11 +66,5 @@ class NormalisedGradientFlow(AbstractFlow):
         primal-dual analysis*, ALT 2021.
     """
 
-    def init_state(self, model, X):
-        return model.init_params()
-
     def vector_field(self, s, state, model, loss, time, X, y):
         return _scaled_param_grad(model, loss, state, X, y, time.log_dt_ds(s), normalise=True)
-
-    def params(self, state, model, X):
-        return state

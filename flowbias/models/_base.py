@@ -1,4 +1,4 @@
-"""The model interface: parameters, outputs, and the effective linear predictor w(theta)."""
+"""The model interface: parameters, outputs, and the observable theory speaks about."""
 
 from __future__ import annotations
 
@@ -25,11 +25,35 @@ class AbstractModel(eqx.Module):
         """The initial parameters theta(0)."""
 
     @abc.abstractmethod
-    def predict(self, params: PyTree, X: Float[Array, "n d"]) -> Float[Array, " n"]:
-        """The outputs f(x_i; theta) for every row x_i of `X`."""
+    def predict(self, params: PyTree, X) -> Float[Array, " n"]:
+        """The outputs f(x_i; theta), one per data point (row of `X`, or measurement)."""
 
-    def check_data(self, X: Float[Array, "n d"]) -> None:
-        """Raise a clear error if `X` does not fit this model (called before solving)."""
+    @abc.abstractmethod
+    def observable(self, params: PyTree) -> Array:
+        """What the implicit-bias theorems speak about, as a function of the parameters: the
+        effective linear predictor w for linear-in-input models, the end-to-end matrix for
+        factorisations. [`FlowSolution`][flowbias.FlowSolution] carries it along the path."""
+
+    @abc.abstractmethod
+    def observable_sensitivity(self, params: PyTree) -> Array:
+        r"""$\sum_j |\partial o/\partial\theta_j|\,|\theta_j|$ per entry of the observable o:
+        how far o moves when every parameter moves by a relative amount one. A value much
+        larger than $|o|$ means o is a difference of much larger terms (cancellation)."""
+
+    @abc.abstractmethod
+    def parameter_scale(self, X, y: Float[Array, " n"]) -> Float[Array, ""]:
+        """A typical magnitude (> 0) of the parameters along the flow on data `(X, y)`; the
+        solver's absolute tolerance is taken relative to it."""
+
+    @abc.abstractmethod
+    def time_scale(self, X) -> Float[Array, ""]:
+        """How much slower than a linear model on the same data this model fits (>= 1 for
+        slow parametrisations); sets the default horizon of the square loss."""
+
+    @abc.abstractmethod
+    def check_data(self, X) -> None:
+        """Raise a clear error, naming `X` and the fix, if `X` does not fit this model
+        (called before solving)."""
 
 
 class AbstractLinearModel(AbstractModel):
@@ -51,7 +75,15 @@ class AbstractLinearModel(AbstractModel):
     def predict(self, params: PyTree, X: Float[Array, "n d"]) -> Float[Array, " n"]:
         return X @ self.predictor(params)
 
+    def observable(self, params: PyTree) -> Float[Array, " d"]:
+        return self.predictor(params)
+
     def check_data(self, X: Float[Array, "n d"]) -> None:
+        if X.ndim != 2:
+            raise ValueError(
+                f"`X` must be a matrix (2-D) of shape (n, d) for {type(self).__name__}; got "
+                f"shape {tuple(X.shape)}. Fix: one row per data point."
+            )
         if X.shape[1] != self.dim:
             raise ValueError(
                 f"`X` has {X.shape[1]} columns but the model has dimension d = {self.dim} "
@@ -93,7 +125,7 @@ class AbstractMirrorModel(AbstractLinearModel):
     def params_from_xi(self, xi: Float[Array, " d"]) -> PyTree:
         """The parameters theta whose predictor is h(xi) on the gradient-flow path."""
 
+    @abc.abstractmethod
     def inverse_link(self, w: Float[Array, " d"]) -> Float[Array, " d"]:
         """h^{-1}(w) = grad Q(w)."""
-        raise NotImplementedError(f"{type(self).__name__} has no inverse link.")
 

@@ -100,20 +100,17 @@ class DiagonalNetwork(AbstractMirrorModel):
         u, v = self.mirror.factors(xi)
         return u if self.tied else (u, v)
 
+    def observable_sensitivity(self, params) -> Float[Array, " d"]:
+        D = self.depth
+        if self.tied:
+            return D * jnp.abs(params) ** D
+        u, v = params
+        return D * (jnp.abs(u) ** D + jnp.abs(v) ** D)
+
+    def parameter_scale(self, X, y) -> Float[Array, ""]:
+        u0 = self.mirror.u0
+        return jnp.max(u0) if self.tied else jnp.maximum(jnp.max(u0), jnp.max(self.mirror.v0))
+
     def time_scale(self, X) -> Float[Array, ""]:
         """How much slower than the linear model this network fits: ~1/min h'(0)."""
-        return float(jnp.max(1.0 / self.mirror.hessian_diag(jnp.zeros(self.dim))))
-
-    def predicted_limit(self, loss, X, y):
-        from ..limits import PredictedLimit
-        from ..references import mirror_limit
-
-        if loss.is_classification:
-            raise NotImplementedError(
-                "the predicted limit of a diagonal network on a classification loss is not "
-                "implemented (it is a KKT point of an l_{2/D} max-margin problem). Fix: use "
-                "loss='square', or compare with `flowsolve` directly."
-            )
-        w = mirror_limit(self, X, y)
-        shape = "tied" if self.tied else "untied"
-        return PredictedLimit(f"diagonal_potential(depth={self.depth}, {shape})", w, False)
+        return jnp.max(1.0 / self.mirror.hessian_diag(jnp.zeros(self.dim)))

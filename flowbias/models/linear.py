@@ -64,3 +64,15 @@ class LinearModel(AbstractMirrorModel):
 
     def potential(self, w: Float[Array, " d"]) -> Float[Array, ""]:
         return 0.5 * jnp.sum((w - self.w0) ** 2)
+
+    def observable_sensitivity(self, params: Float[Array, " d"]) -> Float[Array, " d"]:
+        return jnp.abs(params)
+
+    def parameter_scale(self, X, y) -> Float[Array, ""]:
+        # The larger of w0 and the least-squares step X^+ (y - X w0) the flow takes from it.
+        step = jnp.linalg.pinv(X) @ (y - X @ self.w0)
+        size = jnp.maximum(jnp.max(jnp.abs(self.w0)), jnp.max(jnp.abs(step)))
+        return jnp.where(jnp.isfinite(size) & (size > 0), size, 1.0)
+
+    def time_scale(self, X) -> Float[Array, ""]:
+        return jnp.ones((), X.dtype)

@@ -22,6 +22,8 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_float_array, check_data_shapes
+from ..models import AbstractMirrorModel, DiagonalNetwork
+from ..symbolic import check_tied_reachable
 
 
 class MirrorLimitError(RuntimeError):
@@ -96,6 +98,9 @@ def mirror_limit(
         ICML 2021 (shape-dependent potentials). The duality is standard convex analysis
         (Rockafellar, *Convex Analysis*, Sec. 31).
     """
+    if not isinstance(model, AbstractMirrorModel):
+        raise TypeError(f"`model` must be a mirror model (e.g. fb.DiagonalNetwork); got "
+                        f"{type(model).__name__}.")
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
     check_data_shapes(X, y)
@@ -106,9 +111,7 @@ def mirror_limit(
             "dual problem is degenerate (and Xw = y may have no solution). Fix: remove "
             "linearly dependent rows of X (and the matching entries of y)."
         )
-    if getattr(model, "tied", False):
-        from ..symbolic import check_tied_reachable
-
+    if isinstance(model, DiagonalNetwork) and model.tied:
         report = check_tied_reachable(X, y)
         if not report.reachable or not report.margin > 0:
             raise ValueError(

@@ -45,6 +45,7 @@ import numbers
 
 import sympy as sp
 
+from .identities import zero
 from .regime_limits import RegimeLimit, regime_limits
 
 
@@ -60,18 +61,6 @@ def check_depth(depth) -> int:
             "integer D >= 3 for a deeper one."
         )
     return int(depth)
-
-
-def zero(expr: sp.Expr) -> sp.Expr:
-    """Simplify `expr`, trying the rewrites an identity between closed forms needs here
-    (hyperbolic functions as exponentials, arcsinh as log, perfect-square radicands, expanded
-    logs). Returns the simplified expression: 0 when the identity holds."""
-    out = sp.simplify(expr)
-    if out == 0 or sp.simplify(expr.rewrite(sp.exp)) == 0:
-        return sp.S.Zero
-    e = sp.expand(expr.rewrite(sp.log))
-    e = e.replace(lambda x: x.is_Pow and x.exp == sp.S.Half, lambda x: sp.sqrt(sp.factor(x.base)))
-    return sp.simplify(sp.expand_log(e, force=True))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +147,19 @@ class DiagonalDerivation:
     @functools.cached_property
     def regime_limits(self) -> tuple[RegimeLimit, RegimeLimit]:
         """The small- and large-alpha limits at the uniform initialisation (sympy `limit`)."""
-        return regime_limits(self)
+        u = self.uniform
+        return regime_limits(
+            depth=self.depth,
+            tied=self.tied,
+            alpha=self.alpha,
+            w=self.w,
+            psi=self.psi,
+            xi=self.xi,
+            potential=None if self.potential is None else u(self.potential),
+            link=u(self.link),
+            dual_potential=u(self.dual_potential),
+            potential_parametric=u(self.potential_parametric),
+        )
 
     def steps(self) -> list[DerivationStep]:
         """The derivation, step by step, for display (e.g. in a notebook)."""

@@ -77,6 +77,24 @@ def _positive_vector(x, name: str) -> Float[Array, " d"]:
     return arr
 
 
+def _check_range(x, name: str, depth: int) -> None:
+    """The maps use u0^D, u0^(2D-2) and their inverses as float64 numbers: refuse initial
+    values whose powers underflow or overflow (the flow would be computed as if u0 = 0)."""
+    if not is_concrete(x):
+        return
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    p = 2 * depth - 2
+    lo = float(np.finfo(np.float64).tiny) ** (1.0 / p)
+    hi = float(np.finfo(np.float64).max) ** (1.0 / p)
+    if np.any((x < lo) | (x > hi)):
+        bad = float(x[np.argmax((x < lo) | (x > hi))])
+        raise ValueError(
+            f"`{name}` has an entry {bad:.3g} outside [{lo:.3g}, {hi:.3g}]: at depth {depth} "
+            f"its power {p} is not a normal float64 number, so the flow would be computed as if "
+            f"it were 0 or inf. Fix: an initial scale (alpha) within that range."
+        )
+
+
 class DiagonalMirror(eqx.Module):
     """Link, inverse link, dual potential and mirror potential of the diagonal network
     `w = u^D - v^D` (or tied `w = u^D`) started at `u(0) = u0`, `v(0) = v0`."""
@@ -90,6 +108,7 @@ class DiagonalMirror(eqx.Module):
         self.depth = check_depth(depth)
         self.tied = bool(tied)
         self.u0 = _positive_vector(u0, "u0")
+        _check_range(self.u0, "u0", self.depth)
         if self.tied:
             if v0 is not None:
                 raise ValueError(
@@ -104,6 +123,7 @@ class DiagonalMirror(eqx.Module):
                 "the uniform shape), or use DiagonalMirror.uniform(alpha, d)."
             )
         self.v0 = _positive_vector(v0, "v0")
+        _check_range(self.v0, "v0", self.depth)
         if self.v0.shape != self.u0.shape:
             raise ValueError(
                 f"`v0` has shape {tuple(self.v0.shape)} but `u0` has shape "
@@ -119,6 +139,7 @@ class DiagonalMirror(eqx.Module):
         )
         if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
             raise ValueError(f"`d` must be a positive integer (the dimension); got {d!r}.")
+        _check_range(a, "alpha", check_depth(depth))
         u0 = a * jnp.ones(int(d))
         return cls(u0, None if tied else u0, depth=depth, tied=tied)
 

@@ -34,13 +34,11 @@ the Legendre parametrisation $\phi_1(h_1(\psi)) = \psi h_1(\psi) - H_1(\psi)$.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from .identities import zero
 
-if TYPE_CHECKING:
-    from .diagonal_derivation import DiagonalDerivation
 
 __all__ = ["RegimeLimit", "regime_limits"]
 
@@ -66,17 +64,29 @@ def _check(ok: bool, what: str) -> None:
         raise AssertionError(f"regime-limit derivation: {what} failed to simplify to 0")
 
 
-def regime_limits(der: DiagonalDerivation) -> tuple[RegimeLimit, RegimeLimit]:
-    """Small- and large-alpha limits of the per-coordinate potential (uniform init)."""
-    from .diagonal_derivation import zero
-
-    D, a, w, psi, xi = der.depth, der.alpha, der.w, der.psi, der.xi
+def regime_limits(
+    *,
+    depth: int,
+    tied: bool,
+    alpha: sp.Symbol,
+    w: sp.Symbol,
+    psi: sp.Symbol,
+    xi: sp.Symbol,
+    potential: sp.Expr | None,
+    link: sp.Expr,
+    dual_potential: sp.Expr,
+    potential_parametric: sp.Expr,
+) -> tuple[RegimeLimit, RegimeLimit]:
+    """Small- and large-alpha limits of the per-coordinate potential. Every expression is
+    given at the uniform initialisation u0 = v0 = alpha (the potential in `w`, the link in
+    `xi`, the dual potential and the Legendre-parametrised potential in `psi`)."""
+    D, a = depth, alpha
     wp = sp.Symbol("w", positive=True)
     delta = sp.Symbol("Delta", real=True)
     small_norm = sp.log(1 / a**2) / 4 if D == 2 else a ** (2 - D) / (D * (D - 2))
     large_norm = a ** (2 - 2 * D)
-    if der.tied:
-        phi = der.uniform(der.potential)
+    if tied:
+        phi = potential
         small = sp.limit(phi.subs(w, wp) / small_norm, a, 0, "+").subs(wp, w)
         arg = a**D + delta
         large = sp.limit(phi.subs(w, arg) / large_norm, a, sp.oo)
@@ -85,19 +95,19 @@ def regime_limits(der: DiagonalDerivation) -> tuple[RegimeLimit, RegimeLimit]:
             RegimeLimit(sp.oo, arg, large_norm, sp.factor(large), "Kernel limit at w0 = alpha^D"),
         )
     if D == 2:
-        phi = der.uniform(der.potential)
+        phi = potential
         _check(zero(phi.subs(w, -w) - phi) == 0, "evenness of phi")
         small = sp.limit(phi.subs(w, wp) / small_norm, a, 0, "+")
         large = sp.limit(phi / large_norm, a, sp.oo)
     else:
         s = sp.Symbol("s", real=True)
-        h1 = der.uniform(der.link).subs(a, 1)
-        h = der.uniform(der.link)
+        h1 = link.subs(a, 1)
+        h = link
         _check(zero(h.subs(xi, a ** (2 - D) * s) - a**D * h1.subs(xi, s)) == 0, "link scaling")
-        H = der.uniform(der.dual_potential)
+        H = dual_potential
         H1 = H.subs(a, 1)
         _check(zero(H.subs(psi, a ** (2 - D) * s) - a**2 * H1.subs(psi, s)) == 0, "H scaling")
-        P1 = der.uniform(der.potential_parametric).subs(a, 1)
+        P1 = potential_parametric.subs(a, 1)
         _check(zero(P1.subs(psi, -psi) - P1) == 0, "evenness of phi")
         h1 = h1.subs(xi, psi)
         edge = sp.Rational(1, D * (D - 2))  # sup of the domain at alpha = 1
