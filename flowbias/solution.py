@@ -16,7 +16,7 @@ class FlowProblem(eqx.Module):
     """What was solved: the model (with its initialisation), the loss, the flow, the time
     variable and the data. A [`FlowSolution`][flowbias.FlowSolution] carries one, so that
     [`predicted_limit`][flowbias.predicted_limit], [`agreement`][flowbias.agreement],
-    [`diagnose`][flowbias.diagnose] and the plots can take the solution alone."""
+    [`diagnose`][flowbias.asymptotics.diagnose] and the plots can take the solution alone."""
 
     model: AbstractModel
     loss: AbstractLoss
