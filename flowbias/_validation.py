@@ -159,6 +159,7 @@ def validate_data(X, y, *, model=None, loss=None) -> tuple[jax.Array, jax.Array]
     check_data_shapes(X, y)
     if model is not None:
         model.check_data(X)
+    check_data_scale(X)
     if loss is not None and loss.is_classification:
         check_labels(y)
     return X, y

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int, PyTree
 
@@ -111,3 +112,22 @@ class FlowSolution(eqx.Module):
     @property
     def num_steps(self) -> Int[Array, ""]:
         return self.stats["num_steps"]
+
+    @property
+    def num_runs(self) -> int | None:
+        """The number of runs of a batched solution (a sweep); `None` for a single run."""
+        return None if self.log_ts.ndim == 1 else int(self.log_ts.shape[0])
+
+    def run(self, k: int) -> "FlowSolution":
+        """The `k`-th run of a batched solution (from a sweep or `jax.vmap`), as a solution
+        of its own: `sols.run(3).message`, `sols.run(3).w_final`."""
+        if self.num_runs is None:
+            raise ValueError("`run(k)` picks one run of a batched solution; this is one run.")
+        if not -self.num_runs <= k < self.num_runs:
+            raise IndexError(f"run {k} of a sweep of {self.num_runs} runs.")
+        X, y = self.problem.X, self.problem.y
+        bare = eqx.tree_at(lambda s: (s.problem.X, s.problem.y), self, (None, None),
+                           is_leaf=lambda v: v is None)
+        one = jax.tree.map(lambda a: a[k], bare)
+        return eqx.tree_at(lambda s: (s.problem.X, s.problem.y), one, (X, y),
+                           is_leaf=lambda v: v is None)

@@ -32,6 +32,7 @@ from .flows import (
 )
 from .losses import AbstractLoss
 from .models import AbstractModel
+from .references import check_separable
 from .results import RESULTS, FlowSolveError, first_failure, from_diffrax
 from .solution import FlowProblem, FlowSolution
 
@@ -413,6 +414,8 @@ def flowsolve(
         stop_ratio = None
     if stop_ratio is not None and (isinstance(stop_ratio, bool) or not 0 < stop_ratio < 1):
         raise ValueError(f"`stop_ratio` must be in (0, 1) or False; got {stop_ratio!r}.")
+    if ts is not None:
+        ts = as_float_array(ts, "ts", ndim=1)
 
     log_t1, claims = _horizon(model, loss, X, t1, log_t1, ts)
     if require_convergence is not None:
@@ -459,6 +462,20 @@ def flowsolve(
     return sol
 
 
+def _non_separable_hint(sol: FlowSolution, result: RESULTS) -> str:
+    """Why a classification flow in log time ran out of steps, when the data say so."""
+    p = sol.problem
+    if not (result == RESULTS.max_steps_reached and p.loss.is_classification
+            and isinstance(p.time, LogTime) and p.X is not None and np.ndim(p.X) == 2):
+        return ""
+    if check_separable(p.X, p.y).separable:
+        return ""
+    return (" Here the cause is the data: they are not linearly separable through the origin "
+            "(fb.check_separable says why), so the loss has a finite minimiser, which log time "
+            "approaches only with ever smaller steps; more steps will not help. Fix: integrate "
+            "in linear time (`time=fb.LinearTime()`) to a finite t1.")
+
+
 def raise_if_failed(sol: FlowSolution) -> FlowSolution:
     """Raise [`FlowSolveError`][flowbias.FlowSolveError] with the result's message if a run
     failed; inside `jax.jit` the same message comes as an equinox runtime error."""
@@ -471,6 +488,7 @@ def raise_if_failed(sol: FlowSolution) -> FlowSolution:
             msg = RESULTS[bad]
             if bad == RESULTS.ill_conditioned:
                 msg += f" (estimated relative error {float(jnp.max(sol.error_estimate)):.2g})"
+            msg += _non_separable_hint(sol, bad)
             raise FlowSolveError(f"flowsolve failed: {msg} (Or pass throw=False to keep the run.)")
         return sol
     # Attach the check to every output, so that it survives whichever the caller uses.

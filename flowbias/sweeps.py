@@ -106,7 +106,9 @@ def flowsweep(
             sols = jax.tree.map(lambda v: v[:num], sols)
     if bad:
         mask = jnp.asarray(np.isin(np.arange(num), bad))
-        result = RESULTS.where(mask, RESULTS.invalid_parameter, sols.result)
+        result = jax.vmap(lambda m, r: RESULTS.where(m, RESULTS.invalid_parameter, r))(
+            mask, sols.result
+        )
         sols = eqx.tree_at(lambda s: s.result, sols, result)
     # The data were left out of the vmapped program's outputs (they would be copied per run).
     problem = sols.problem

@@ -87,12 +87,15 @@ def test_regime_distances_several_depths(sweep):
 
 def test_regime_distances_accepts_batched_solution_and_rejects_bad_shapes(sweep):
     alphas, ws, w_l1, w_l2 = sweep
-
-    class Fake:
-        w_final = ws
-
-    ax = plotting.plot_regime_distances(alphas, Fake(), w_l1, w_l2)
+    # A real batched solution (a two-run sweep on a 2 x 6 problem): its `w_final` is used.
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(2, ws.shape[1])), rng.normal(size=2)
+    sols = fb.alpha_sweep([0.5, 2.0], X, y, flow=fb.DualFlow(), shard=False)
+    ax = plotting.plot_regime_distances([0.5, 2.0], sols, w_l1, w_l2)
     assert len(ax.get_lines()) == 2
+    np.testing.assert_allclose(
+        _xy(ax, 0)[1], np.linalg.norm(np.asarray(sols.w_final) - w_l1, axis=1)
+        / np.linalg.norm(w_l1), rtol=1e-12)
     with pytest.raises(ValueError, match="one limit per alpha"):
         plotting.plot_regime_distances(alphas[:-1], ws, w_l1, w_l2)
     with pytest.raises(ValueError, match="w_l1"):

@@ -27,6 +27,7 @@ from .predicted import (
 from .rates import (
     GrowthFit as GrowthFit,
     RateFit as RateFit,
+    RateNotMeasurable as RateNotMeasurable,
     classify_rate as classify_rate,
     fit_loglog_growth as fit_loglog_growth,
     fit_rate as fit_rate,

@@ -31,20 +31,30 @@ from jaxtyping import ArrayLike
 from ..compare import angle as _angle, margin_gap as _margin_gap, one_minus_cos
 from ..flows import AbstractFlow, GradientFlow, NormalisedGradientFlow
 from ..losses import AbstractLoss
+from ..models import AbstractLinearModel
+from ..solution import FlowSolution
 from .descent import DescentPath
 from .predicted import PredictedAsymptotics, predict_asymptotics
-from .rates import GrowthFit, RateFit, fit_loglog_growth, fit_rate
+from .rates import GrowthFit, RateFit, RateNotMeasurable, fit_loglog_growth, fit_rate
 
 
-_OFFSET_FLOOR = 1e-9
+_FLOOR_FACTOR = 10.0
 
 
-def _path_arrays(path) -> tuple[np.ndarray, np.ndarray]:
-    w = getattr(path, "w", None)
-    if w is None or not hasattr(path, "log_ts"):
+def _path_arrays(path: FlowSolution | DescentPath) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(path, DescentPath):
+        w = path.w
+    elif isinstance(path, FlowSolution) and isinstance(path.problem.model, AbstractLinearModel):
+        w = path.w
+    else:
         raise TypeError(
-            "`sol` must be a FlowSolution of a linear model (with `w`) or a DescentPath; got "
-            f"{type(path).__name__}."
+            "`sol` must be a FlowSolution of a linear model (LinearModel, DiagonalNetwork) or a "
+            f"DescentPath; got {type(path).__name__}"
+            + (
+                f" of {type(path.problem.model).__name__}"
+                if isinstance(path, FlowSolution) else ""
+            )
+            + "."
         )
     lt = np.asarray(path.log_ts, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
@@ -107,9 +117,17 @@ class AsymptoticDiagnostics(eqx.Module):
     $z_i\cdot\rho(t)$ `(k, n)`, `offset_error` (max over non-degenerate support vectors of
     $|z_i\cdot\rho - \text{predicted}|$), `angle`, `margin_gap`, `loss_times_t`
     ($t\,L(w(t))$, NaN for normalised steps), `offset_fit` (measured $t^{-p}$ fit of
-    `offset_error` above $10^{-9}$, or None), `angle_fit`, `margin_fit` ([`RateFit`][]s in
-    $\log t$ for growth `"log"`, in $t$ for `"linear"`), `growth_fit` ([`GrowthFit`][]),
+    `offset_error`, or None), `angle_fit`, `margin_fit` ([`RateFit`][]s in $\log t$ for
+    growth `"log"`, in $t$ for `"linear"`, or None), `growth_fit` ([`GrowthFit`][]),
     `w_extrapolated`, `one_minus_cos_final`, `one_minus_cos_extrapolated`.
+
+    `noise_level` is the relative error of the saved $w(t)$ (the solver's `rtol` or the run's
+    rounding estimate, whichever is larger; $\varepsilon$ times the number of steps for
+    gradient descent), and `offset_floor`, `angle_floor`, `margin_floor` the absolute floors
+    it puts under each gap: $r\|w(t)\|\max_i\|z_i\|$, $r$, $r\max_i\|z_i\|$. Rates are
+    fitted only on points ten times above their floor. `offset_status`, `angle_status` and
+    `margin_status` are `"measured"` or `"not measurable: ..."` with the reason (the fit is
+    then None).
     """
 
     pred: PredictedAsymptotics
@@ -127,15 +145,26 @@ class AsymptoticDiagnostics(eqx.Module):
     w_extrapolated: np.ndarray
     one_minus_cos_final: float
     one_minus_cos_extrapolated: float
+    noise_level: float
+    offset_floor: np.ndarray
+    angle_floor: float
+    margin_floor: float
+    offset_status: str = eqx.field(static=True)
+    angle_status: str = eqx.field(static=True)
+    margin_status: str = eqx.field(static=True)
 
 
-def _default_window(pred: PredictedAsymptotics, lt_end: float) -> float:
-    r"""Start rate fits where the predicted transient $e^{-p\,g}$ is below $10^{-3}$, within
-    $[\tfrac14, \tfrac34]$ of the final $\log t$."""
+def _default_window(pred: PredictedAsymptotics, lt_end: float, late: bool = True) -> float:
+    r"""Start rate fits where the predicted transient $e^{-p\,g}$ is below $10^{-3}$, at most
+    $\tfrac34$ of the final $\log t$ and, for the slowly decaying gaps (`late`), at least
+    $\tfrac14$ of it. The offsets decay like $t^{-p}$ and soon reach the noise floor, so
+    their window is not pushed late: the floor bounds it from above."""
     p = pred.offset_exponent
     g0 = 7.0 / p if p > 0 else math.inf
     lt0 = g0 if pred.growth == "log" else math.log(g0) if g0 > 0 else -math.inf
-    return float(min(max(lt0, 0.25 * lt_end), 0.75 * lt_end))
+    if late or not math.isfinite(lt0):
+        lt0 = max(lt0, 0.25 * lt_end)
+    return float(min(lt0, 0.75 * lt_end))
 
 
 def _try(f, *args, **kwargs):
@@ -143,6 +172,22 @@ def _try(f, *args, **kwargs):
         return f(*args, **kwargs)
     except ValueError:
         return None
+
+
+def _fit_or_reason(*args, **kwargs) -> tuple[RateFit | None, str]:
+    try:
+        return fit_rate(*args, floor_factor=_FLOOR_FACTOR, **kwargs), "measured"
+    except RateNotMeasurable as e:
+        return None, str(e)
+
+
+def _noise_level(path: FlowSolution | DescentPath) -> float:
+    """The relative error of the saved w(t): what no gap computed from it can go below."""
+    eps = float(np.finfo(np.float64).eps)
+    if isinstance(path, DescentPath):
+        return eps * max(float(np.max(np.asarray(path.ks))), 1.0)
+    r = max(float(np.asarray(path.rtol)), float(np.asarray(path.error_estimate)), 4 * eps)
+    return r
 
 
 def diagnose(
@@ -166,8 +211,10 @@ def diagnose(
       `DescentPath` implies `NormalisedGradientFlow`). Ignored when `pred` is given.
     - `pred`: a precomputed prediction.
     - `log_t_min`: fit rates on $\log t \ge$ this (default: where the predicted transient
-      $e^{-p g(t)}$ of the offsets is below $10^{-3}$, clipped to $[\frac14, \frac34]$ of the
-      final $\log t$).
+      $e^{-p g(t)}$ of the offsets is below $10^{-3}$, at most $\frac34$ of the final
+      $\log t$ and, for the angle and margin gaps, at least $\frac14$ of it). Every fit also
+      drops the points within ten times its noise floor (see
+      [`AsymptoticDiagnostics`][flowbias.asymptotics.AsymptoticDiagnostics]).
 
     **Raises:** [`NonSeparableError`][flowbias.NonSeparableError] on non-separable data.
     """
@@ -196,11 +243,22 @@ def diagnose(
         ltt = np.full_like(lt, np.nan)
     lt_end = float(lt[np.isfinite(lt)].max())
     lo = _default_window(pred, lt_end) if log_t_min is None else log_t_min
+    lo_off = _default_window(pred, lt_end, late=False) if log_t_min is None else log_t_min
     against = "log_t" if pred.growth == "log" else "t"
-    off_ok = err >= _OFFSET_FLOOR
-    offset_fit = _try(fit_rate, lt, np.where(off_ok, err, np.nan), against="t", log_t_min=lo)
-    angle_fit = _try(fit_rate, lt, ang, against=against, log_t_min=lo)
-    margin_fit = _try(fit_rate, lt, gap, against=against, log_t_min=lo)
+    r = _noise_level(sol)
+    Z = yn[:, None] * Xn
+    z_max = float(np.max(np.linalg.norm(Z, axis=1)))
+    off_floor = r * np.linalg.norm(w, axis=1) * z_max
+    angle_floor, margin_floor = r, r * z_max
+    offset_fit, offset_status = _fit_or_reason(
+        lt, err, against="t", log_t_min=lo_off, floor=off_floor
+    )
+    angle_fit, angle_status = _fit_or_reason(
+        lt, ang, against=against, log_t_min=lo, floor=angle_floor
+    )
+    margin_fit, margin_status = _fit_or_reason(
+        lt, gap, against=against, log_t_min=lo, floor=margin_floor
+    )
     growth_fit = (
         _try(fit_loglog_growth, lt, np.linalg.norm(rho, axis=1)) if pred.growth == "log" else None
     )
@@ -221,6 +279,13 @@ def diagnose(
         w_extrapolated=w_ex,
         one_minus_cos_final=float(one_minus_cos(w[-1], w_hat)),
         one_minus_cos_extrapolated=float(one_minus_cos(w_ex, w_hat)),
+        noise_level=r,
+        offset_floor=off_floor,
+        angle_floor=angle_floor,
+        margin_floor=margin_floor,
+        offset_status=offset_status,
+        angle_status=angle_status,
+        margin_status=margin_status,
     )
 
 
@@ -232,14 +297,19 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _fit_dict(fit: RateFit | None) -> dict:
+def _fit_dict(fit: RateFit | None, status: str) -> dict:
     if fit is None:
-        return {"exponent": None, "stderr": None, "prefactor": None, "against": None}
+        return {
+            "exponent": None, "stderr": None, "prefactor": None, "against": None,
+            "status": status, "window_log_t": None,
+        }
     return {
         "exponent": _f(fit.exponent),
         "stderr": _f(fit.stderr),
         "prefactor": _f(fit.prefactor),
         "against": fit.against,
+        "status": status,
+        "window_log_t": [_f(fit.window[0]), _f(fit.window[1])],
     }
 
 
@@ -253,8 +323,9 @@ def diagnostics_summary(
 ) -> dict:
     r"""[`diagnose`][flowbias.asymptotics.diagnose] as a dict of JSON-able values (floats, ints,
     bools, strings, lists; None for NaN/inf): offsets measured and predicted (support vectors,
-    in index order), the predicted and measured offset convergence exponent, fitted rates, and
-    the direction errors.
+    in index order), the predicted and measured offset convergence exponent, fitted rates
+    (each with its `status`, `"measured"` or `"not measurable: ..."`, and the `log t` window it
+    was fitted on), and the direction errors.
 
     ```python
     import json
@@ -273,6 +344,7 @@ def diagnostics_summary(
     p = dg.pred
     S = np.flatnonzero(np.asarray(p.support))
     last = dg.offsets[-1]
+    off = _fit_dict(dg.offset_fit, dg.offset_status)
     g_end = dg.log_ts[-1] if p.growth == "log" else math.exp(dg.log_ts[-1])
     return {
         "growth": p.growth,
@@ -289,10 +361,13 @@ def diagnostics_summary(
         "offset_exponent_predicted": _f(p.offset_exponent),
         "lambda_min": _f(p.lambda_min),
         "second_margin_minus_1": _f(p.second_margin - 1.0),
-        "offset_exponent_measured": _fit_dict(dg.offset_fit)["exponent"],
-        "offset_exponent_stderr": _fit_dict(dg.offset_fit)["stderr"],
-        "angle_rate": _fit_dict(dg.angle_fit),
-        "margin_gap_rate": _fit_dict(dg.margin_fit),
+        "offset_exponent_measured": off["exponent"],
+        "offset_exponent_stderr": off["stderr"],
+        "offset_exponent_status": off["status"],
+        "offset_fit_window_log_t": off["window_log_t"],
+        "noise_level": _f(dg.noise_level),
+        "angle_rate": _fit_dict(dg.angle_fit, dg.angle_status),
+        "margin_gap_rate": _fit_dict(dg.margin_fit, dg.margin_status),
         "margin_gap_coefficient_predicted": _f(p.gap_coefficient),
         "margin_gap_coefficient_measured": _f(dg.margin_gap[-1] * g_end),
         "loss_times_t_final": _f(dg.loss_times_t[-1]),

@@ -12,6 +12,13 @@ The standard error measures scatter about the fitted line only: sub-leading term
 $1/\log^2 t$ correction to a $1/\log t$ law) bias the slope systematically, so fit on late
 windows.
 
+A gap computed from a trajectory cannot be smaller than the trajectory's own error: once it
+reaches that *noise floor* it stops decaying and a fit through it measures the solver's
+tolerance, not the flow (a decay like $t^{-0.25}$ read as $t^{-0.01}$). Pass the floor as
+`floor` and only the points at least `floor_factor` times above it are fitted; when fewer
+than three remain the rate is *not measurable* on that window and [`fit_rate`][] raises
+[`RateNotMeasurable`][] saying why, instead of returning a confident wrong number.
+
 ??? cite "Rates being tested"
 
     Soudry et al., JMLR 2018 (direction error $\sim 1/\log t$); Ji & Telgarsky, *Risk and
@@ -39,6 +46,8 @@ class RateFit(eqx.Module):
     - `log_prefactor`: $\log C$; `prefactor`: $C$.
     - `residual_rms`: root-mean-square residual of $\log g$ about the line.
     - `num_points`: the number of points used.
+    - `window`: `(log t of the first point used, log t of the last)`.
+    - `floor`: the largest noise floor among the points used (0 when none was given).
     """
 
     against: str = eqx.field(static=True)
@@ -47,6 +56,8 @@ class RateFit(eqx.Module):
     log_prefactor: float
     residual_rms: float
     num_points: int
+    window: tuple[float, float]
+    floor: float = 0.0
 
     @property
     def prefactor(self) -> float:
@@ -57,7 +68,12 @@ class RateFit(eqx.Module):
         return abs(self.exponent - k) <= rel * abs(k)
 
 
-def _select(log_ts, g, log_t_min, log_t_max):
+class RateNotMeasurable(ValueError):
+    """A rate cannot be fitted honestly on the given window; the message says why and what to
+    change."""
+
+
+def _select(log_ts, g, log_t_min, log_t_max, floor=None, floor_factor=10.0):
     log_ts = np.asarray(log_ts, dtype=np.float64)
     g = np.asarray(g, dtype=np.float64)
     if log_ts.shape != g.shape or log_ts.ndim != 1:
@@ -65,17 +81,32 @@ def _select(log_ts, g, log_t_min, log_t_max):
             f"`log_ts` and `gap` must be 1-D of the same length; got shapes {log_ts.shape} and "
             f"{g.shape}. Fix: pass sol.log_ts and one gap per saved time."
         )
+    fl = np.zeros_like(g) if floor is None else np.broadcast_to(
+        np.asarray(floor, dtype=np.float64), g.shape
+    )
+    if np.any(~np.isfinite(fl) | (fl < 0)):
+        raise ValueError("`floor` must be finite and >= 0.")
     keep = np.isfinite(log_ts) & np.isfinite(g) & (g > 0) & (log_ts > 0)
     if log_t_min is not None:
         keep &= log_ts >= log_t_min
     if log_t_max is not None:
         keep &= log_ts <= log_t_max
+    in_window = int(keep.sum())
+    keep &= g > floor_factor * fl
     if keep.sum() < 3:
-        raise ValueError(
-            f"only {int(keep.sum())} usable points (finite, gap > 0, t > 1, within the window); "
-            "a rate fit needs at least 3. Fix: widen `log_t_min`/`log_t_max` or save more times."
+        if floor is not None and in_window >= 3:
+            raise RateNotMeasurable(
+                f"not measurable: {int(keep.sum())} of the {in_window} points in the window lie "
+                f"above {floor_factor:g}x the noise floor (~{float(np.max(fl)):.1e}); the gap "
+                "there is round-off and solver error, not the flow. Fix: fit on an earlier "
+                "window (`log_t_min`/`log_t_max`), or solve with a smaller `rtol`."
+            )
+        raise RateNotMeasurable(
+            f"not measurable: only {int(keep.sum())} usable points (finite, gap > 0, t > 1, "
+            "within the window); a rate fit needs at least 3. Fix: widen "
+            "`log_t_min`/`log_t_max` or save more times."
         )
-    return log_ts[keep], g[keep]
+    return log_ts[keep], g[keep], float(np.max(fl[keep]))
 
 
 def _ols(x: np.ndarray, yv: np.ndarray) -> tuple[float, float, float, float]:
@@ -96,12 +127,19 @@ def fit_rate(
     against: str = "log_t",
     log_t_min: float | None = None,
     log_t_max: float | None = None,
+    floor: ArrayLike | None = None,
+    floor_factor: float = 10.0,
 ) -> RateFit:
     r"""Fit $\text{gap} \approx C x^{-k}$, $x = \log t$ (`against="log_t"`) or $x = t$
     (`against="t"`), by least squares on the logs, over the times with
     `log_t_min <= log t <= log_t_max` (natural logs).
 
-    Points with $t \le 1$, a non-positive or non-finite gap are dropped.
+    Points with $t \le 1$, a non-positive or non-finite gap are dropped, and, when `floor`
+    (a scalar or one value per time: the absolute error of the gap) is given, those with
+    gap $\le$ `floor_factor` $\times$ floor.
+
+    **Raises:** [`RateNotMeasurable`][flowbias.asymptotics.RateNotMeasurable] (a
+    `ValueError`) when fewer than three points remain.
 
     ```python
     import numpy as np
@@ -114,7 +152,7 @@ def fit_rate(
     """
     if against not in ("t", "log_t"):
         raise ValueError(f"`against` must be 't' or 'log_t'; got {against!r}.")
-    lt, g = _select(log_ts, gap, log_t_min, log_t_max)
+    lt, g, fl = _select(log_ts, gap, log_t_min, log_t_max, floor, floor_factor)
     x = lt if against == "t" else np.log(lt)
     slope, se, icpt, rms = _ols(x, np.log(g))
     return RateFit(
@@ -124,6 +162,8 @@ def fit_rate(
         log_prefactor=icpt,
         residual_rms=rms,
         num_points=int(lt.size),
+        window=(float(lt.min()), float(lt.max())),
+        floor=fl if floor is not None else 0.0,
     )
 
 

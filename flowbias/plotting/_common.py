@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ..limits import PredictedLimit
+from ..references import SVMSolution
 from ..solution import FlowSolution
 
 
@@ -58,9 +60,11 @@ def trajectory(sol: FlowSolution) -> np.ndarray:
 
 
 def as_vector(w_ref, d: int, name: str = "w_ref") -> np.ndarray:
-    """A reference predictor as a float64 vector of length `d`. Objects with a `w` field
-    (such as an `SVMSolution`) are accepted and their `w` is used."""
-    w_ref = getattr(w_ref, "w", w_ref)
+    """A reference predictor as a float64 vector of length `d`: an array, an
+    [`SVMSolution`][flowbias.SVMSolution] or a [`PredictedLimit`][flowbias.PredictedLimit]
+    (their `w` is used)."""
+    if isinstance(w_ref, (SVMSolution, PredictedLimit)):
+        w_ref = w_ref.w
     w_ref = np.asarray(w_ref, dtype=np.float64)
     if w_ref.shape != (d,):
         raise ValueError(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def _sweep_arrays(alphas: ArrayLike, ws: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     alphas = np.asarray(alphas, dtype=np.float64)
-    ws = np.asarray(getattr(ws, "w_final", ws), dtype=np.float64)
+    ws = np.asarray(ws.w_final if isinstance(ws, FlowSolution) else ws, dtype=np.float64)
     if alphas.ndim != 1 or alphas.size == 0:
         raise ValueError(f"`alphas` must be a non-empty vector; got shape {alphas.shape}.")
     if ws.ndim != 2 or ws.shape[0] != alphas.shape[0]:

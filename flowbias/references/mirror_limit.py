@@ -27,7 +27,13 @@ from ..symbolic import check_tied_reachable
 
 
 class MirrorLimitError(RuntimeError):
-    """The dual Newton solve did not converge."""
+    """The dual Newton solve did not converge; `residual` is the relative residual
+    ||Xw - y|| / ||y|| it reached and `steps` the Newton steps taken."""
+
+    def __init__(self, message: str, residual: float, steps: int):
+        super().__init__(message)
+        self.residual = residual
+        self.steps = steps
 
 
 def _dual(nu, model, X, y):
@@ -123,9 +129,12 @@ def mirror_limit(
         model, X, y, jnp.zeros(X.shape[0], X.dtype), jnp.asarray(rtol), max_steps, 200
     )
     if not float(res) <= 1e-9 * float(jnp.linalg.norm(y)):
+        rel = float(jnp.linalg.norm(X @ model.link(X.T @ nu) - y) / jnp.linalg.norm(y))
         raise MirrorLimitError(
             f"the dual Newton solve for argmin Q s.t. Xw = y did not converge in {int(k)} steps "
-            f"(residual {float(jnp.linalg.norm(X @ model.link(X.T @ nu) - y)):.2e}). Fix: raise "
-            "`max_steps`, or loosen `rtol`; extreme alpha with badly scaled X can need both."
+            f"(relative residual {rel:.2e}). Fix: raise `max_steps`, or loosen `rtol`; extreme "
+            "alpha with badly scaled X can need both.",
+            rel,
+            int(k),
         )
     return model.link(X.T @ nu)

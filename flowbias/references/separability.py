@@ -85,6 +85,14 @@ def _signed_data(X, y, fn: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return Xn, yn, yn[:, None] * Xn
 
 
+def row_norms(Z: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of `Z`, without over- or underflow in the squares."""
+    m = float(np.max(np.abs(Z))) if Z.size else 0.0
+    if not m > 0:
+        return np.zeros(Z.shape[0])
+    return m * np.linalg.norm(Z / m, axis=1)
+
+
 def _list_points(idx, weights) -> str:
     parts = [str(int(i)) for i in idx]
     names = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -206,22 +214,25 @@ def check_separable(
             "No linear classifier through the origin separates these data: " + why,
         )
 
-    w, p = _solve_lp(Zn)
-    scale = float(np.max(np.linalg.norm(Xn, axis=1)))
+    # The question is scale-free: solve it on Z / max_i ||z_i||, so that data of size 1e-200
+    # or 1e200 neither underflow nor overflow in the LP.
+    scale = float(np.max(row_norms(Zn)))
+    Zs = Zn / scale
+    w, p = _solve_lp(Zs)
     w_norm = float(np.linalg.norm(w))
-    rel_margin = float(np.min(Zn @ w)) / (w_norm * scale) if w_norm > 0 else 0.0
+    rel_margin = float(np.min(Zs @ w)) / w_norm if w_norm > 0 else 0.0
     if rel_margin > tol:
         return report(
             True,
-            float(np.min(Zn @ w)),
+            float(np.min(Zs @ w)) * scale,
             w,
             p,
             f"The data are linearly separable through the origin: the found w has margin "
             f"{rel_margin:.3g} relative to ||w||_2 max_i ||x_i||_2.",
         )
 
-    p = _polish_certificate(Zn, p)
-    resid = float(np.linalg.norm(Zn.T @ p)) / scale
+    p = _polish_certificate(Zs, p)
+    resid = float(np.linalg.norm(Zs.T @ p))
     order = np.argsort(-p)
     k = int(min(np.count_nonzero(p > 1e-12), 6))
     top = np.sort(order[:k])

@@ -23,7 +23,7 @@ import numpy as np
 from jaxtyping import Array, Bool, Float
 from scipy.optimize import nnls
 
-from .separability import _signed_data, require_separable
+from .separability import _signed_data, require_separable, row_norms
 
 
 # A point is a support vector when its margin z_i.w is within this of 1.
@@ -176,7 +176,7 @@ def hard_margin_svm(
     require_separable(Xn, yn)
 
     # Solve on rescaled data: if Z = c Zs then w = ws / c and a = as / c^2.
-    c = float(np.max(np.linalg.norm(Z, axis=1)))
+    c = float(np.max(row_norms(Z)))
     Zs = Z / c
     w, a = _solve_conic(Zs, tol)
     best = _kkt_residual(Zs, w, a)
@@ -201,13 +201,14 @@ def hard_margin_svm(
             RuntimeWarning,
             stacklevel=2,
         )
+    margin = c / np.linalg.norm(w)  # on the scaled problem: no over/underflow in the norm
     w = w / c
-    a = a / c**2
+    a = (a / c) / c
     return SVMSolution(
         w=jnp.asarray(w, dtype=jnp.float64),
         dual=jnp.asarray(a, dtype=jnp.float64),
         support=jnp.asarray(support),
-        margin=jnp.asarray(1.0 / np.linalg.norm(w), dtype=jnp.float64),
+        margin=jnp.asarray(margin, dtype=jnp.float64),
         kkt_residual=jnp.asarray(best, dtype=jnp.float64),
         support_degenerate=degenerate,
     )

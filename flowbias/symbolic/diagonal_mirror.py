@@ -88,8 +88,9 @@ def _check_range(x, name: str, depth: int) -> None:
     hi = float(np.finfo(np.float64).max) ** (1.0 / p)
     if np.any((x < lo) | (x > hi)):
         bad = float(x[np.argmax((x < lo) | (x > hi))])
+        what = f"= {bad:.3g} is" if x.size == 1 else f"has an entry {bad:.3g}"
         raise ValueError(
-            f"`{name}` has an entry {bad:.3g} outside [{lo:.3g}, {hi:.3g}]: at depth {depth} "
+            f"`{name}` {what} outside [{lo:.3g}, {hi:.3g}]: at depth {depth} "
             f"its power {p} is not a normal float64 number, so the flow would be computed as if "
             f"it were 0 or inf. Fix: an initial scale (alpha) within that range."
         )

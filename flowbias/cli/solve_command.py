@@ -1,0 +1,233 @@
+"""`flowbias solve`: integrate a flow on DATA.npz and confront it with its predicted limit.
+
+The arguments are checked first (before JAX is imported), then the data file and the output
+path, then the predicted limit (which refuses, for instance, non-separable data for a margin
+limit), and only then the flow. A run that fails keeps its result: the JSON is written with
+`"success": false` and the reason, and the command exits with status 2 and one `error:` line
+that says which option fixes it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .io import UsageError, check_output_path, load_npz
+
+
+MODELS = ("linear", "diagonal")
+LOSSES = ("square", "logistic", "exp")
+SOLVERS = ("auto", "explicit", "stiff")
+KNOWN_KEYS = {"linear": {"X", "y", "w0"}, "diagonal": {"X", "y", "u0", "v0"}}
+
+
+def add_arguments(solve) -> None:
+    solve.add_argument("data", help=".npz file with arrays X (n x d), y (n,), optionally w0 (d,) "
+                       "(linear) or u0, v0 (d,) (diagonal)")
+    solve.add_argument("--model", choices=MODELS, default="linear",
+                       help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D (default: linear)")
+    solve.add_argument("--loss", choices=LOSSES, default="square",
+                       help="square (regression) or exp/logistic (labels +1/-1) (default: square)")
+    diag = solve.add_argument_group("diagonal networks (--model diagonal)")
+    diag.add_argument("--alpha", type=float, default=None, help="initial scale u(0) = v(0)")
+    diag.add_argument("--depth", type=int, default=None, help="depth D >= 2 (default 2)")
+    diag.add_argument("--tied", action="store_true", default=None,
+                      help="the non-negative model w = u^D")
+    diag.add_argument("--flow", choices=("dual", "primal"), default=None,
+                      help="integrate the n-dim dual variable (fast, default) or the parameters")
+    horizon = solve.add_mutually_exclusive_group()
+    horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
+    horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
+    num = solve.add_argument_group("solver")
+    num.add_argument("--solver", choices=SOLVERS, default="auto",
+                     help="auto: explicit Tsit5 for linear models, stiff Kvaerno5 for diagonal "
+                     "networks, retrying with the stiff one if the explicit one runs out of "
+                     "steps (default: auto)")
+    num.add_argument("--max-steps", type=int, default=100_000, help="step cap (default 100000)")
+    num.add_argument("--rtol", type=float, default=1e-10, help="relative tolerance (1e-10)")
+    num.add_argument("--atol", type=float, default=1e-12,
+                     help="absolute tolerance, relative to the state's scale (1e-12)")
+    solve.add_argument("--json", default=None, metavar="PATH",
+                       help="write the JSON result here (default: print it)")
+
+
+def _check_arguments(args) -> None:
+    """Everything that can be checked without the data or JAX."""
+    if args.t1 is not None:
+        if math.isnan(args.t1):
+            raise UsageError("--t1 must be a number; got nan. Fix: e.g. --t1 1e100.")
+        if not args.t1 > 0:
+            raise UsageError(f"--t1 must be > 0; got {args.t1}. Fix: e.g. --t1 1e100.")
+        if math.isinf(args.t1):
+            raise UsageError(f"--t1 {args.t1} is beyond the float64 range. Fix: use --log10-t1.")
+    if args.log10_t1 is not None and not math.isfinite(args.log10_t1):
+        raise UsageError(f"--log10-t1 must be finite; got {args.log10_t1}.")
+    if args.max_steps < 1:
+        raise UsageError(f"--max-steps must be >= 1; got {args.max_steps}.")
+    if not (math.isfinite(args.rtol) and 1e-15 <= args.rtol <= 1e-3):
+        raise UsageError(f"--rtol must be in [1e-15, 1e-3]; got {args.rtol}. Fix: e.g. 1e-10.")
+    if not (math.isfinite(args.atol) and 0 < args.atol <= 1e-3):
+        raise UsageError(f"--atol must be in (0, 1e-3]; got {args.atol}. Fix: e.g. 1e-12.")
+    diagonal_only = {"--alpha": args.alpha, "--depth": args.depth, "--tied": args.tied,
+                     "--flow": args.flow}
+    if args.model == "linear":
+        given = [k for k, v in diagonal_only.items() if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "--model diagonal only. Fix: add --model diagonal, or drop them.")
+        return
+    if args.depth is not None and args.depth < 2:
+        raise UsageError(f"--depth must be an integer >= 2; got {args.depth}. Fix: e.g. "
+                         "--depth 2.")
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
+        raise UsageError(f"--alpha must be > 0 and finite; got {args.alpha}. Fix: e.g. "
+                         "--alpha 0.01 (small: sparse/rich regime; large: kernel regime).")
+
+
+def _check_arrays(args, arrays: dict, path: str) -> None:
+    for key in ("X", "y"):
+        if key not in arrays:
+            raise UsageError(f"{path!r} has no array {key!r} (it has: {sorted(arrays) or 'none'})."
+                             " Fix: save it with np.savez(path, X=X, y=y[, w0=w0]).")
+    if arrays["X"].ndim != 2:
+        raise UsageError(f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: "
+                         "reshape X.")
+    other = "diagonal" if args.model == "linear" else "linear"
+    wrong = sorted(set(arrays) & KNOWN_KEYS[other] - KNOWN_KEYS[args.model])
+    if wrong:
+        use = "--model diagonal" if args.model == "linear" else "--model linear"
+        raise UsageError(f"array(s) {wrong} in {path!r} are initialisations for {use}, not "
+                         f"--model {args.model}, and would be ignored. Fix: pass {use}, or drop "
+                         "them from the file.")
+    if args.model == "diagonal":
+        if "u0" in arrays and args.alpha is not None:
+            raise UsageError("pass either --alpha or arrays u0/v0 in the data file, not both.")
+        if "u0" not in arrays and args.alpha is None:
+            raise UsageError("--model diagonal needs --alpha A (the initial scale, > 0), or "
+                             "arrays u0 (and v0) in the data file.")
+        if args.tied and "v0" in arrays:
+            raise UsageError("array v0 is given but --tied (w = u^D) has no v factor, so it "
+                             "would be ignored. Fix: drop v0, or drop --tied.")
+        if "v0" in arrays and "u0" not in arrays:
+            raise UsageError("array v0 is given without u0. Fix: save both u0 and v0.")
+    unknown = sorted(set(arrays) - KNOWN_KEYS[args.model])
+    if unknown:
+        print(f"warning: ignoring array(s) {unknown} in {path!r} (--model {args.model} reads "
+              f"{sorted(KNOWN_KEYS[args.model])}).", file=sys.stderr)
+
+
+# What fixes each failed outcome, in the command line's own options.
+def _cli_fix(fb, result) -> str:
+    fixes = [
+        (fb.RESULTS.max_steps_reached, "raise --max-steps, loosen --rtol/--atol, or try "
+         "--solver stiff"),
+        (fb.RESULTS.nonfinite, "rescale the data, or try --solver stiff or a smaller --rtol"),
+        (fb.RESULTS.not_converged, "pass a longer --t1 (the default horizon was not enough)"),
+        (fb.RESULTS.ill_conditioned, "use --flow dual (it evaluates w without cancellation), "
+         "or a smaller --alpha"),
+        (fb.RESULTS.solver_failed, "try --solver explicit or --solver stiff, or loosen --rtol"),
+    ]
+    for item, fix in fixes:
+        if result == item:
+            return fix
+    return "see the message"
+
+
+def _model(fb, args, arrays, d: int):
+    if args.model == "linear":
+        return fb.LinearModel(arrays.get("w0", np.zeros(d)))
+    depth = 2 if args.depth is None else args.depth
+    tied = bool(args.tied)
+    if "u0" in arrays:
+        return fb.DiagonalNetwork(arrays["u0"], None if tied else arrays.get("v0"), depth=depth,
+                                  tied=tied)
+    return fb.DiagonalNetwork.uniform(args.alpha, d, depth=depth, tied=tied)
+
+
+def _solve(fb, args, model, loss, flow, X, y):
+    kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol,
+                  atol=args.atol)
+    if args.log10_t1 is not None:
+        kwargs["log_t1"] = args.log10_t1 * math.log(10.0)
+    auto = args.solver == "auto"
+    stiff = flow.is_stiff(model) if auto else args.solver == "stiff"
+    sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=stiff),
+                       **kwargs)
+    if auto and not stiff and bool(sol.result == fb.RESULTS.max_steps_reached):
+        print(f"note: the explicit solver ran out of its {args.max_steps} steps; retrying with "
+              "the stiff one (--solver stiff).", file=sys.stderr)
+        sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=True),
+                           **kwargs)
+        stiff = True
+    return sol, "stiff (Kvaerno5)" if stiff else "explicit (Tsit5)"
+
+
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.78 else math.inf  # inf becomes null in the JSON
+
+
+def run_solve(args) -> tuple[dict | None, str | None]:
+    """The result as a dict, and an error message if the run failed (the result is kept)."""
+    _check_arguments(args)
+    arrays = load_npz(args.data)
+    _check_arrays(args, arrays, args.data)
+    if args.json:
+        check_output_path(args.json, args.data)
+
+    import flowbias as fb
+
+    X, y = arrays["X"], arrays["y"]
+    loss = {"square": fb.SquareLoss, "logistic": fb.LogisticLoss,
+            "exp": fb.ExponentialLoss}[args.loss]()
+    model = _model(fb, args, arrays, X.shape[1])
+    flow = None
+    if args.model == "diagonal":
+        flow = fb.GradientFlow() if args.flow == "primal" else fb.DualFlow()
+    # The predicted limit first: it validates the data and, for classification losses,
+    # refuses non-separable data before any long computation.
+    try:
+        limit = fb.predicted_limit(model, loss, X, y)
+    except fb.references.MirrorLimitError as e:
+        raise UsageError(
+            "the predicted limit argmin Q s.t. Xw = y could not be computed at this initial "
+            f"scale and depth: its dual Newton solve stalled at relative residual "
+            f"{e.residual:.2e} after {e.steps} steps. Fix: a less extreme --alpha (deep networks "
+            "at tiny alpha sit at the float64 floor next to the link's pole)."
+        ) from e
+    flow = fb.GradientFlow() if flow is None else flow
+    sol, solver_name = _solve(fb, args, model, loss, flow, X, y)
+    w = np.asarray(sol.w_final)
+    log_t1 = float(sol.log_ts[-1])
+    ok = bool(sol.success)
+    result = {
+        "w": w.tolist(),
+        "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
+        "log10_t1": log_t1 / math.log(10.0),
+        "loss": _exp(float(sol.log_loss[-1])),
+        "log_loss": float(sol.log_loss[-1]),
+        "num_steps": int(sol.num_steps),
+        "success": ok,
+        "message": sol.message,
+        "error_estimate": float(sol.error_estimate),
+        "solver": solver_name,
+        "limit": {"kind": limit.kind, "w": np.asarray(limit.w).tolist()},
+        "agreement": float(fb.agreement(w, limit)),
+        "agreement_measure": limit.agreement_measure,
+        "problem": {"model": args.model, "loss": args.loss, "n": int(X.shape[0]),
+                    "d": int(X.shape[1])},
+    }
+    if loss.is_classification and args.model == "linear":
+        # Asymptotic diagnostics: offsets measured vs predicted, fitted rates. A run too short
+        # for them keeps its result; the diagnostics say why they are missing.
+        try:
+            result["diagnostics"] = fb.diagnostics_summary(sol, X, y, loss=loss)
+            result["diagnostics"]["available"] = True
+        except ValueError as e:
+            result["diagnostics"] = {"available": False, "reason": " ".join(str(e).split())}
+    error = None
+    if not ok:
+        error = (f"the solve did not succeed: {' '.join(sol.message.split())} In this command: "
+                 f"{_cli_fix(fb, sol.result)}. The result is kept, flagged \"success\": false.")
+    return result, error
