@@ -26,10 +26,16 @@ from .compare import (  # noqa: E402
     one_minus_cos as one_minus_cos,
     relative_error as relative_error,
 )
+from .data import (  # noqa: E402
+    AbstractMeasurements as AbstractMeasurements,
+    MatrixCompletion as MatrixCompletion,
+    MatrixSensing as MatrixSensing,
+)
 from .flows import (  # noqa: E402
     AbstractFlow as AbstractFlow,
     AbstractTime as AbstractTime,
     DualFlow as DualFlow,
+    EndToEndFlow as EndToEndFlow,
     GradientFlow as GradientFlow,
     LinearTime as LinearTime,
     LogTime as LogTime,
@@ -54,13 +60,16 @@ from .losses import (  # noqa: E402
 )
 from .models import (  # noqa: E402
     AbstractLinearModel as AbstractLinearModel,
+    AbstractMatrixModel as AbstractMatrixModel,
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
     DiagonalNetwork as DiagonalNetwork,
     LinearModel as LinearModel,
+    MatrixFactorization as MatrixFactorization,
 )
 from .references import (  # noqa: E402
     NonSeparableError as NonSeparableError,
+    NuclearNormSolution as NuclearNormSolution,
     SeparabilityReport as SeparabilityReport,
     SVMSolution as SVMSolution,
     check_separable as check_separable,
@@ -69,6 +78,7 @@ from .references import (  # noqa: E402
     min_l1_interpolator as min_l1_interpolator,
     min_l2_interpolator as min_l2_interpolator,
     min_norm_interpolator as min_norm_interpolator,
+    min_nuclear_norm as min_nuclear_norm,
     mirror_limit as mirror_limit,
     require_separable as require_separable,
 )
@@ -78,6 +88,11 @@ from .solve import (  # noqa: E402
     default_solver as default_solver,
     default_t1 as default_t1,
     flowsolve as flowsolve,
+)
+from .spectra import (  # noqa: E402
+    effective_rank as effective_rank,
+    nuclear_norm as nuclear_norm,
+    singular_values as singular_values,
 )
 from .sweeps import (  # noqa: E402
     alpha_sweep as alpha_sweep,

@@ -14,14 +14,12 @@ from jaxtyping import ArrayLike
 
 from ._validation import (
     as_float_array,
-    check_data_scale,
-    check_data_shapes,
     check_int,
-    check_labels,
     check_tolerance,
     is_concrete,
     require_float64,
 )
+from .data import AbstractMeasurements, adjoint, as_data, gram_eigenvalues, validate_data
 from .flows import (
     AbstractFlow,
     AbstractTime,
@@ -44,13 +42,9 @@ _DEFAULT_STOP_RATIO = 1e-20
 def _default_log_t1(model: AbstractModel, loss: AbstractLoss, X) -> float:
     if loss.is_classification:
         return math.log(_DEFAULT_T1_CLASSIFICATION)
-    Xn = np.asarray(X, dtype=np.float64)
-    c = float(np.max(np.abs(Xn)))
-    c = c if c > 0 else 1.0
-    Xs = Xn / c  # eigenvalues of the scaled Gram matrix, then rescaled in log form
-    eig = np.linalg.eigvalsh(Xs @ Xs.T / Xs.shape[0])
+    eig = gram_eigenvalues(X)  # of X X^T (or the operator's Gram matrix), on rescaled data
     positive = eig[eig > eig.max() * 1e-12]
-    log_lam = math.log(float(positive.min())) + 2 * math.log(c) if positive.size else 0.0
+    log_lam = math.log(float(positive.min()) / eig.size) if positive.size else 0.0
     log_t1 = math.log(60.0) - log_lam + math.log(float(model.time_scale(X)))
     if not log_t1 < math.log(np.finfo(np.float64).max):
         raise ValueError(
@@ -69,11 +63,12 @@ def default_t1(model: AbstractModel, loss: AbstractLoss, X: ArrayLike) -> float:
     $e^{-\lambda t}$ with $\lambda$ the smallest non-zero eigenvalue of $XX^\top/n$, so
     $t_1 = 60/\lambda$ leaves a factor $e^{-60}\approx 10^{-26}$; slower parametrisations
     multiply it by their [`time_scale`][flowbias.AbstractModel.time_scale]. The eigenvalues
-    are computed on $X/\max|X|$ and rescaled, so tiny or huge data do not underflow.
+    are computed on $X/\max|X|$ and rescaled, so tiny or huge data do not underflow. For a
+    measurement operator $\lambda$ comes from the Gram matrix $\langle A_k, A_l\rangle / n$.
 
     Raises `ValueError` if the horizon is beyond the float64 range.
     """
-    X = as_float_array(X, "X", ndim=2)
+    X = as_data(X)
     return math.exp(_default_log_t1(model, loss, X))
 
 
@@ -124,9 +119,10 @@ def _vector_field(s, z, args):
 
 
 def _residual_logs(flow, model, loss, X, y, state):
-    """log L and log ||X^T dL/df||: the loss and its stationarity in the observable."""
+    """log L and log ||X^T dL/df|| (the adjoint for an operator): the loss and its
+    stationarity in the observable."""
     f = flow.outputs(state, model, X)
-    g = X.T @ loss.grad(f, y)
+    g = adjoint(X, loss.grad(f, y))
     gmax = jnp.max(jnp.abs(g))
     safe = jnp.where(gmax > 0, gmax, 1.0)
     log_g = jnp.where(gmax > 0, jnp.log(safe) + 0.5 * jnp.log(jnp.sum((g / safe) ** 2)), -jnp.inf)
@@ -154,7 +150,7 @@ def _integrate(
     state0 = flow.init_state(model, X)
     scale = jax.lax.stop_gradient(flow.state_scale(model, loss, X, y))
     z0 = jax.tree.map(lambda a: a / scale, state0)
-    floors = jnp.full(2, -jnp.inf, X.dtype)
+    floors = jnp.full(2, -jnp.inf, y.dtype)
     event = None
     if stop_ratio is not None:
         log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, state0)
@@ -164,7 +160,7 @@ def _integrate(
     sol = dfx.diffeqsolve(
         dfx.ODETerm(_vector_field),
         solver,
-        t0=jnp.zeros((), X.dtype),
+        t0=jnp.zeros((), y.dtype),
         t1=s_save[-1],
         dt0=dt0,
         y0=z0,
@@ -201,7 +197,8 @@ def _integrate(
     finite = finite & ~jnp.any(jnp.isnan(log_loss))
     stopped = sol.result == dfx.RESULTS.event_occurred
     not_converged = claims_convergence & ~stopped
-    size = jnp.maximum(_norm(observable[-1]), _norm(y) / _norm(X))
+    x_norm = X.frobenius_norm() if isinstance(X, AbstractMeasurements) else _norm(X)
+    size = jnp.maximum(_norm(observable[-1]), _norm(y) / x_norm)
     abs_error = _norm(flow.observable_error(final, model, X, sol.stats["num_steps"]))
     error_estimate = jnp.where(
         size > 0, abs_error / jnp.where(size > 0, size, 1.0), jnp.where(abs_error > 0, jnp.inf, 0.0)
@@ -261,7 +258,7 @@ def _horizon(model, loss, X, t1, log_t1, ts):
     claims = False
     if log_t1 is None:
         if t1 is None:
-            if not is_concrete(X):
+            if not _concrete(X):
                 return jnp.asarray(math.log(_DEFAULT_T1_CLASSIFICATION)), False
             return jnp.asarray(_default_log_t1(model, loss, X)), not loss.is_classification
         t1 = as_float_array(t1, "t1", ndim=0)
@@ -272,6 +269,11 @@ def _horizon(model, loss, X, t1, log_t1, ts):
         return jnp.log(t1), claims
     log_t1 = as_float_array(log_t1, "log_t1", ndim=0)
     return log_t1, claims
+
+
+def _concrete(X) -> bool:
+    """Whether the data (a matrix or an operator's leaves) hold values, not tracers."""
+    return all(is_concrete(leaf) for leaf in jax.tree.leaves(X))
 
 
 def _controller_rtol(controller, rtol):
@@ -319,7 +321,9 @@ def flowsolve(
       (e.g. [`LinearModel`][flowbias.LinearModel]).
     - `loss`: e.g. [`SquareLoss`][flowbias.SquareLoss],
       [`ExponentialLoss`][flowbias.ExponentialLoss].
-    - `X`: data, shape `(n, d)`. `y`: targets or ±1 labels, shape `(n,)`.
+    - `X`: data, shape `(n, d)`, or a measurement operator
+      ([`MatrixSensing`][flowbias.MatrixSensing], [`MatrixCompletion`][flowbias.MatrixCompletion])
+      for models of a matrix. `y`: targets or ±1 labels, shape `(n,)`.
     - `t1`: the final time (default: [`default_t1`][flowbias.default_t1], at which the flow
       is claimed to have converged, and checked to have).
 
@@ -378,15 +382,10 @@ def flowsolve(
         raise TypeError(f"`model` must be a flowbias model; got {type(model).__name__}.")
     if not isinstance(loss, AbstractLoss):
         raise TypeError(f"`loss` must be a flowbias loss; got {type(loss).__name__}.")
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    check_data_shapes(X, y)
-    model.check_data(X)
-    check_data_scale(X)
-    if loss.is_classification:
-        check_labels(y)
-    if not (is_concrete(X) and is_concrete(y)):  # the value checks, as run-time errors
-        X = eqx.error_if(X, ~jnp.all(jnp.isfinite(X)), "`X` contains NaN or inf")
+    X, y = validate_data(X, y, model=model, loss=loss)
+    if not (_concrete(X) and is_concrete(y)):  # the value checks, as run-time errors
+        if not isinstance(X, AbstractMeasurements):
+            X = eqx.error_if(X, ~jnp.all(jnp.isfinite(X)), "`X` contains NaN or inf")
         y = eqx.error_if(y, ~jnp.all(jnp.isfinite(y)), "`y` contains NaN or inf")
         if loss.is_classification:
             y = eqx.error_if(y, ~jnp.all(jnp.abs(y) == 1.0), "`y` must hold labels +1 or -1")
@@ -466,7 +465,8 @@ def _non_separable_hint(sol: FlowSolution, result: RESULTS) -> str:
     """Why a classification flow in log time ran out of steps, when the data say so."""
     p = sol.problem
     if not (result == RESULTS.max_steps_reached and p.loss.is_classification
-            and isinstance(p.time, LogTime) and p.X is not None and np.ndim(p.X) == 2):
+            and isinstance(p.time, LogTime) and p.X is not None
+            and not isinstance(p.X, AbstractMeasurements)):
         return ""
     if check_separable(p.X, p.y).separable:
         return ""

@@ -13,7 +13,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike
 
-from ._validation import as_float_array, check_data_scale, validate_data
+from ._validation import as_float_array
+from .data import validate_data
 from .losses import AbstractLoss, SquareLoss
 from .models import AbstractModel, DiagonalNetwork
 from .results import RESULTS
@@ -65,7 +66,6 @@ def flowsweep(
     ```
     """
     X, y = validate_data(X, y, loss=loss)
-    check_data_scale(X)
     leaves = jax.tree.leaves(values)
     if not leaves or jnp.shape(leaves[0])[0] == 0:
         raise ValueError("`values` is empty. Fix: pass an array with one entry per run.")

@@ -174,3 +174,119 @@ def diagonal_inverse_link_mpmath(w, u0, v0, depth: int, *, dps: int = 60):
                 lo, hi = (mid, hi) if h(mid) < 0 else (lo, mid)
             out[i] = float((lo + hi) / 2)
     return out
+
+
+# ---- matrix problems (row M1) -----------------------------------------------------------------
+# Data as plain NumPy: measurement matrices A (n, d1, d2), or completion indices; the
+# references are closed forms, an LP, or a quadrature, none of them flowbias code.
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixProblem:
+    name: str
+    shape: tuple[int, int]
+    y: np.ndarray
+    A: np.ndarray | None = None  # sensing: (n, d1, d2)
+    rows: np.ndarray | None = None  # completion
+    cols: np.ndarray | None = None
+    W_star: np.ndarray | None = None  # ground truth, where there is one
+
+    def operator(self):
+        import flowbias as fb
+
+        if self.A is not None:
+            return fb.MatrixSensing(self.A)
+        return fb.MatrixCompletion(self.rows, self.cols, self.shape)
+
+
+def razin_cohen() -> MatrixProblem:
+    """Razin & Cohen (2020): w12 = w21 = 1, w22 = 0 observed. Every completion [[x, 1], [1, 0]]
+    has det -1 and eigenvalues x/2 +- sqrt(x^2/4 + 1), so its nuclear norm is sqrt(x^2 + 4):
+    the minimum nuclear norm completion is x = 0, with norm 2 (closed form)."""
+    return MatrixProblem("razin-cohen", (2, 2), np.array([1.0, 1.0, 0.0]),
+                         rows=np.array([0, 1, 1]), cols=np.array([1, 0, 1]))
+
+
+RAZIN_COHEN_MIN_NUCLEAR = np.array([[0.0, 1.0], [1.0, 0.0]])
+
+
+def commuting_sensing(d: int, n: int, seed: int) -> MatrixProblem:
+    """Diagonal (hence commuting) measurements A_k = diag(a_k) of a non-negative sparse diagonal
+    target: on PSD matrices <A_k, W> sees only diag(W), and tr W = sum diag(W), so the minimum
+    trace PSD fit is diag of the non-negative min-l1 fit of a w = y (`min_l1_nonneg_lp`)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    w[rng.choice(d, n, replace=False)] = rng.uniform(0.5, 1.5, size=n)
+    return MatrixProblem(f"commuting-{d}-{n}-{seed}", (d, d), a @ w,
+                         A=np.stack([np.diag(r) for r in a]), W_star=np.diag(w))
+
+
+def min_l1_nonneg_lp(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """argmin sum(w) s.t. a w = y, w >= 0: an LP, by cvxpy/Clarabel written out here."""
+    w = cp.Variable(a.shape[1], nonneg=True)
+    cp.Problem(cp.Minimize(cp.sum(w)), [a @ w == y]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return np.asarray(w.value)
+
+
+def full_observation(singular_values, seed: int) -> MatrixProblem:
+    """Every entry of a d x d target U diag(s) U^T observed (A = the standard basis, n = d^2):
+    L = ||W - W*||_F^2 / (2n). From W(0) = sigma0 I = U (sigma0 I) U^T (balanced), W stays
+    U diag(sigma) U^T and each singular value follows sigma' = N sigma^(2 - 2/N) (s - sigma)/n
+    on its own (Arora, Cohen, Hazan 2018); see `singular_value_path`."""
+    s = np.asarray(singular_values, dtype=np.float64)
+    d = s.size
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    W = U @ np.diag(s) @ U.T
+    A = np.eye(d * d).reshape(d * d, d, d)
+    return MatrixProblem(f"full-{d}-{seed}", (d, d), W.reshape(-1), A=A, W_star=W)
+
+
+def singular_value_path(t, s_star: float, sigma0: float, depth: int, n: int) -> np.ndarray:
+    """sigma(t) for sigma' = N sigma^(2-2/N) (s - sigma) / n, sigma(0) = sigma0: the logistic
+    closed form for N = 2; for N >= 3 the time to reach sigma, n/N * int dx / (x^a (s - x))
+    with a = 2 - 2/N, inverted by bracketing. With 1/(x^a (s-x)) = (x^-a + x^(1-a)/(s-x))/s
+    the integral is x^(1-a)/(1-a) + s^(1-a) log(1/(s-x)) in closed form plus the bounded
+    int (x^(1-a) - s^(1-a))/(s-x) dx, by scipy quadrature."""
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if depth == 2:
+        return s_star / (1.0 + (s_star / sigma0 - 1.0) * np.exp(-2.0 * s_star * t / n))
+    N, s = depth, s_star
+    b = 1.0 - (2.0 - 2.0 / N)  # 1 - a < 0
+
+    def time_to(sig):
+        smooth = quad(lambda x: (x**b - s**b) / (s - x), sigma0, sig, epsabs=1e-300,
+                      epsrel=1e-13, limit=500)[0]
+        closed = (sig**b - sigma0**b) / b + s**b * (np.log(s - sigma0) - np.log(s - sig))
+        return n / (N * s) * (closed + smooth)
+
+    out = np.empty_like(t)
+    for i, ti in enumerate(t):
+        if ti <= 0:
+            out[i] = sigma0
+            continue
+        hi = s_star * (1 - 1e-15)
+        if time_to(hi) <= ti:
+            out[i] = hi
+            continue
+        out[i] = brentq(lambda sig, ti=ti: time_to(sig) - ti, sigma0, hi, xtol=1e-300,
+                        rtol=1e-14)
+    return out
+
+
+def low_rank_completion(d: int, r: int, m: int, seed: int) -> MatrixProblem:
+    """Arora et al. (2019)'s construction at small size: W* = U V^T / sqrt(r) with Gaussian
+    U, V (d x r), scaled to Frobenius norm d (entries of order one), and m entries observed
+    uniformly at random without repetition."""
+    rng = np.random.default_rng(seed)
+    U, V = rng.normal(size=(d, r)), rng.normal(size=(d, r))
+    W = U @ V.T / np.sqrt(r)
+    W *= d / np.linalg.norm(W)
+    idx = rng.choice(d * d, m, replace=False)
+    return MatrixProblem(f"completion-{d}-r{r}-m{m}-{seed}", (d, d), W.reshape(-1)[idx],
+                         rows=idx // d, cols=idx % d, W_star=W)

@@ -1,4 +1,5 @@
 from ._base import AbstractFlow as AbstractFlow
 from .dual import DualFlow as DualFlow
+from .end_to_end import EndToEndFlow as EndToEndFlow
 from .gradient import GradientFlow as GradientFlow, NormalisedGradientFlow as NormalisedGradientFlow
 from .time import AbstractTime as AbstractTime, LinearTime as LinearTime, LogTime as LogTime

@@ -1,6 +1,6 @@
 """Predicted limits: the family of limit kinds and the theorems that produce them."""
 
-from . import diagonal as diagonal, linear as linear  # registers their theorems
+from . import diagonal as diagonal, linear as linear, matrix as matrix  # register theorems
 from ._base import (
     DirectionLimit as DirectionLimit,
     LimitError as LimitError,

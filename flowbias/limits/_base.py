@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from jaxtyping import Array
 
 from ..compare import one_minus_cos, relative_error
+from ..references import LimitError as LimitError
 
 
 class PredictedLimit(eqx.Module):
@@ -99,6 +100,3 @@ class DirectionLimit(PredictedLimit):
     def agreement(self, observable):
         return one_minus_cos(*self._flat(observable))
 
-
-class LimitError(RuntimeError):
-    """A reference solver did not certify its answer (its KKT residual was too large)."""

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._validation import validate_data
+from ..data import validate_data
 from ..flows import AbstractFlow, GradientFlow
 from ..losses import AbstractLoss
 from ..models import AbstractModel

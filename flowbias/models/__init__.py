@@ -4,4 +4,8 @@ from ._base import (
     AbstractModel as AbstractModel,
 )
 from .diagonal import DiagonalNetwork as DiagonalNetwork
+from .factorized import (
+    AbstractMatrixModel as AbstractMatrixModel,
+    MatrixFactorization as MatrixFactorization,
+)
 from .linear import LinearModel as LinearModel

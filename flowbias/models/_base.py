@@ -8,6 +8,8 @@ from typing import ClassVar
 import equinox as eqx
 from jaxtyping import Array, Float, PyTree
 
+from ..data import AbstractMeasurements
+
 
 class AbstractModel(eqx.Module):
     """A parametrised predictor f(x; theta).
@@ -79,6 +81,12 @@ class AbstractLinearModel(AbstractModel):
         return self.predictor(params)
 
     def check_data(self, X: Float[Array, "n d"]) -> None:
+        if isinstance(X, AbstractMeasurements):
+            raise TypeError(
+                f"{type(self).__name__} is a model of vectors, linear in rows of an (n, d) "
+                f"matrix `X`; got a measurement operator ({type(X).__name__}). Fix: use "
+                "fb.MatrixFactorization for measurements of a matrix, or pass X as an array."
+            )
         if X.ndim != 2:
             raise ValueError(
                 f"`X` must be a matrix (2-D) of shape (n, d) for {type(self).__name__}; got "

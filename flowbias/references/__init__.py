@@ -1,10 +1,15 @@
 """Predicted limits ("references") computed independently of the flows."""
 
+from .errors import LimitError as LimitError
 from .min_norm import (
     least_squares_limit as least_squares_limit,
     min_norm_interpolator as min_norm_interpolator,
 )
 from .mirror_limit import MirrorLimitError as MirrorLimitError, mirror_limit as mirror_limit
+from .nuclear_norm import (
+    NuclearNormSolution as NuclearNormSolution,
+    min_nuclear_norm as min_nuclear_norm,
+)
 from .regimes import (
     min_l1_interpolator as min_l1_interpolator,
     min_l2_interpolator as min_l2_interpolator,
