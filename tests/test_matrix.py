@@ -247,3 +247,36 @@ def test_same_operator_shapes_do_not_recompile():
     fb.flowsolve(fb.MatrixFactorization.balanced(0.2, (2, 2), depth=2), fb.SquareLoss(),
                  other, 2 * p.y, 2.0, stop_ratio=False)
     assert eqx.debug.get_num_traces(_integrate) == traces
+
+
+# ---- plots -------------------------------------------------------------------------------------
+
+
+def test_matrix_plots_draw_what_they_claim():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = razin_cohen()
+    sol = fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (2, 2), depth=2), fb.SquareLoss(),
+                       p.operator(), p.y, 10.0, stop_ratio=False, num_save=30)
+    limit = fb.predicted_limit(sol)
+    ax = fb.plotting.plot_singular_values(sol, limit=limit)
+    sv = np.linalg.svd(np.asarray(sol.observable), compute_uv=False)
+    lines = ax.get_lines()
+    np.testing.assert_allclose(lines[0].get_ydata(), sv[1:, 0], rtol=1e-12)
+    np.testing.assert_allclose(lines[0].get_xdata(), np.asarray(sol.log_ts)[1:] / np.log(10))
+    assert [ln.get_ydata()[0] for ln in lines[2:]] == pytest.approx([1.0, 1.0])  # limit's sv
+    assert "singular values" in ax.get_ylabel() and "log_{10} t" in ax.get_xlabel()
+    assert ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="matrix per saved time"):
+        fb.plotting.plot_singular_values(fb.flowsolve(
+            fb.LinearModel(np.zeros(2)), fb.SquareLoss(), np.eye(2), np.ones(2), 1.0))
+    ax = fb.plotting.plot_error_against_scale([1e-1, 1e-2], {"depth 2": [0.3, np.nan]},
+                                              reference_error=0.5)
+    assert ax.get_xscale() == "log" and "initial scale" in ax.get_xlabel()
+    assert list(ax.get_lines()[0].get_ydata()) == [0.3]  # the failed (NaN) run is left out
+    with pytest.raises(ValueError, match="one error per alpha"):
+        fb.plotting.plot_error_against_scale([1e-1, 1e-2], {"depth 2": [0.3]})
+    plt.close("all")

@@ -15,9 +15,10 @@ import sys
 import numpy as np
 
 from .io import UsageError, check_output_path, load_npz
+from .solve_factorized import INITS, check_factorized_arguments, factorized_result
 
 
-MODELS = ("linear", "diagonal")
+MODELS = ("linear", "diagonal", "factorized")
 LOSSES = ("square", "logistic", "exp")
 SOLVERS = ("auto", "explicit", "stiff")
 KNOWN_KEYS = {"linear": {"X", "y", "w0"}, "diagonal": {"X", "y", "u0", "v0"}}
@@ -25,18 +26,30 @@ KNOWN_KEYS = {"linear": {"X", "y", "w0"}, "diagonal": {"X", "y", "u0", "v0"}}
 
 def add_arguments(solve) -> None:
     solve.add_argument("data", help=".npz file with arrays X (n x d), y (n,), optionally w0 (d,) "
-                       "(linear) or u0, v0 (d,) (diagonal)")
+                       "(linear) or u0, v0 (d,) (diagonal); for factorized: shape, rows, cols, "
+                       "values (completion) or A (n x d1 x d2), y (sensing)")
     solve.add_argument("--model", choices=MODELS, default="linear",
-                       help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D (default: linear)")
+                       help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D; factorized: "
+                       "W = W_N ... W_1 seen through measurements (default: linear)")
     solve.add_argument("--loss", choices=LOSSES, default="square",
                        help="square (regression) or exp/logistic (labels +1/-1) (default: square)")
-    diag = solve.add_argument_group("diagonal networks (--model diagonal)")
-    diag.add_argument("--alpha", type=float, default=None, help="initial scale u(0) = v(0)")
-    diag.add_argument("--depth", type=int, default=None, help="depth D >= 2 (default 2)")
+    diag = solve.add_argument_group("diagonal networks and factorisations")
+    diag.add_argument("--alpha", type=float, default=None,
+                      help="initial scale: u(0) = v(0) (diagonal), factors' scale (factorized, "
+                      "default 1e-3)")
+    diag.add_argument("--depth", type=int, default=None,
+                      help="depth: D >= 2 (diagonal), N >= 1 factors (factorized); default 2")
     diag.add_argument("--tied", action="store_true", default=None,
                       help="the non-negative model w = u^D")
     diag.add_argument("--flow", choices=("dual", "primal"), default=None,
                       help="integrate the n-dim dual variable (fast, default) or the parameters")
+    fact = solve.add_argument_group("matrix factorisations (--model factorized)")
+    fact.add_argument("--symmetric", action="store_true", default=None,
+                      help="W = P P^T (positive semidefinite targets; even depth)")
+    fact.add_argument("--init", choices=INITS, default=None,
+                      help="balanced: every factor alpha * identity (default); gaussian: "
+                      "i.i.d. N(0, alpha^2) entries")
+    fact.add_argument("--seed", type=int, default=None, help="seed of --init gaussian (0)")
     horizon = solve.add_mutually_exclusive_group()
     horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
@@ -70,6 +83,17 @@ def _check_arguments(args) -> None:
         raise UsageError(f"--rtol must be in [1e-15, 1e-3]; got {args.rtol}. Fix: e.g. 1e-10.")
     if not (math.isfinite(args.atol) and 0 < args.atol <= 1e-3):
         raise UsageError(f"--atol must be in (0, 1e-3]; got {args.atol}. Fix: e.g. 1e-12.")
+    factorized_only = {"--symmetric": args.symmetric, "--init": args.init, "--seed": args.seed}
+    if args.model != "factorized":
+        given = [k for k, v in factorized_only.items() if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                             "--model factorized only. Fix: add --model factorized, or drop "
+                             "them.")
+    else:
+        args.init = "balanced" if args.init is None else args.init
+        check_factorized_arguments(args)
+        return
     diagonal_only = {"--alpha": args.alpha, "--depth": args.depth, "--tied": args.tied,
                      "--flow": args.flow}
     if args.model == "linear":
@@ -147,6 +171,7 @@ def _model(fb, args, arrays, d: int):
 
 
 def _solve(fb, args, model, loss, flow, X, y):
+    """Run the flow with the command line's solver options (auto: retry stiff on max_steps)."""
     kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol,
                   atol=args.atol)
     if args.log10_t1 is not None:
@@ -172,11 +197,18 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     """The result as a dict, and an error message if the run failed (the result is kept)."""
     _check_arguments(args)
     arrays = load_npz(args.data)
-    _check_arrays(args, arrays, args.data)
+    if args.model != "factorized":
+        _check_arrays(args, arrays, args.data)
     if args.json:
         check_output_path(args.json, args.data)
 
     import flowbias as fb
+
+    if args.model == "factorized":
+        result, ok, outcome = factorized_result(
+            fb, args, arrays, lambda *a: _solve(fb, args, *a)
+        )
+        return result, _failure(fb, ok, result["message"], outcome)
 
     X, y = arrays["X"], arrays["y"]
     loss = {"square": fb.SquareLoss, "logistic": fb.LogisticLoss,
@@ -226,8 +258,11 @@ def run_solve(args) -> tuple[dict | None, str | None]:
             result["diagnostics"]["available"] = True
         except ValueError as e:
             result["diagnostics"] = {"available": False, "reason": " ".join(str(e).split())}
-    error = None
-    if not ok:
-        error = (f"the solve did not succeed: {' '.join(sol.message.split())} In this command: "
-                 f"{_cli_fix(fb, sol.result)}. The result is kept, flagged \"success\": false.")
-    return result, error
+    return result, _failure(fb, ok, sol.message, sol.result)
+
+
+def _failure(fb, ok: bool, message: str, outcome) -> str | None:
+    if ok:
+        return None
+    return (f"the solve did not succeed: {' '.join(message.split())} In this command: "
+            f"{_cli_fix(fb, outcome)}. The result is kept, flagged \"success\": false.")

@@ -114,8 +114,9 @@ class MatrixCompletion(AbstractMeasurements):
             k = int(np.flatnonzero(clash)[0])
             i, j = divmod(int(f[k]), self.shape[1])
             raise ValueError(
-                f"entry ({i}, {j}) is observed twice with different values ({v[k]!r} and "
-                f"{v[k + 1]!r}). Fix: observe each entry once, or make the duplicates agree."
+                f"entry ({i}, {j}) is observed twice with different values ({float(v[k])!r} "
+                f"and {float(v[k + 1])!r}). Fix: observe each entry once, or make the "
+                "duplicates agree."
             )
 
     def dense(self):

@@ -17,9 +17,10 @@ class MatrixSensing(AbstractMeasurements):
 
     **Arguments:** `A`, shape `(n, d1, d2)`.
 
-    Commuting measurements (e.g. every $A_k$ diagonal) are the case where gradient flow on
-    a factorisation $W = UU^\top$ from $U(0) \to 0$ provably reaches the minimum nuclear norm
-    solution (Gunasekar et al., 2017).
+    Commuting measurements (e.g. every $A_k$ diagonal) are the case where Gunasekar et al.
+    (2017) prove that gradient flow on $W = UU^\top$ tends to the minimum nuclear norm (trace)
+    fit as $U(0) = \alpha I$, $\alpha \to 0$, provided the limit exists and fits the
+    measurements.
 
     ```python
     import numpy as np

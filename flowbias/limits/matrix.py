@@ -19,7 +19,8 @@ def nuclear_norm_theorem(model, loss, flow, X, y) -> PointLimit:
     norm fit of the measurements (minimum trace PSD fit for $W = UU^\top$).
 
     This is a theorem for commuting measurements (e.g. all $A_k$ diagonal) as
-    $\alpha \to 0$ (Gunasekar et al. 2017) and a conjecture otherwise; it fails on the
+    $\alpha \to 0$, for $W = UU^\top$ from $U(0) = \alpha I$ and provided the limit exists
+    and fits the data (Gunasekar et al. 2017), and a conjecture otherwise; it fails on the
     Razin-Cohen completion, where the flow's nuclear norm grows without bound. At finite
     $\alpha$ the flow's limit differs from it by a gap that vanishes with $\alpha$. The
     comparison is the point of the library: the prediction is computed independently and

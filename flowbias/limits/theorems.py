@@ -69,6 +69,10 @@ def predicted_limit(
       [`NonSeparableError`][flowbias.NonSeparableError], with an explanation, if the data
       are not separable.
     - Diagonal network, square loss: $\arg\min Q$ s.t. $Xw = y$ for its mirror potential.
+    - Matrix factorisation, square loss: the minimum nuclear norm fit of the measurements
+      (minimum trace PSD for $W = PP^\top$), a theorem for commuting measurements as
+      $\alpha \to 0$ and a conjecture otherwise (see
+      [`nuclear_norm_theorem`][flowbias.limits.matrix.nuclear_norm_theorem]).
 
     Each reference certifies itself (`limit.residual`, its relative KKT residual) and raises
     [`LimitError`][flowbias.LimitError] if it cannot.

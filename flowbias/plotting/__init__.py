@@ -12,6 +12,10 @@ from .asymptotics import (
     plot_offsets as plot_offsets,
     plot_residual as plot_residual,
 )
+from .matrix import (
+    plot_error_against_scale as plot_error_against_scale,
+    plot_singular_values as plot_singular_values,
+)
 from .overview import plot_overview as plot_overview
 from .regimes import (
     plot_incremental_learning as plot_incremental_learning,

@@ -1,0 +1,130 @@
+"""`flowbias solve --model factorized`: matrix factorisation on completion or sensing data.
+
+The data file holds either observed entries (`shape` (2,), `rows`, `cols`, `values`) or
+sensing matrices (`A` (n, d1, d2) and `y` (n,)). The result carries the final end-to-end
+matrix, its spectrum, and the minimum nuclear norm fit it is compared with.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .io import UsageError
+
+
+COMPLETION_KEYS = {"shape", "rows", "cols", "values"}
+SENSING_KEYS = {"A", "y"}
+INITS = ("balanced", "gaussian")
+
+
+def check_factorized_arguments(args) -> None:
+    """The options that apply to --model factorized, before the data or JAX."""
+    wrong = [k for k, v in {"--tied": args.tied, "--flow": args.flow}.items() if v is not None]
+    if wrong:
+        one = len(wrong) == 1
+        raise UsageError(f"{', '.join(wrong)} appl{'ies' if one else 'y'} to --model diagonal "
+                         f"only. Fix: drop {'it' if one else 'them'}.")
+    if args.loss != "square":
+        raise UsageError(f"--model factorized fits measurements with the square loss; got --loss "
+                         f"{args.loss}. Fix: --loss square (the default).")
+    if args.depth is not None and args.depth < 1:
+        raise UsageError(f"--depth must be an integer >= 1; got {args.depth}. Fix: e.g. "
+                         "--depth 3.")
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
+        raise UsageError(f"--alpha must be > 0 and finite; got {args.alpha}. Fix: e.g. "
+                         "--alpha 1e-3 (small: low-rank bias).")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0; got {args.seed}.")
+    if args.seed is not None and args.init != "gaussian":
+        raise UsageError("--seed applies to --init gaussian only (the balanced init is not "
+                         "random). Fix: add --init gaussian, or drop --seed.")
+    if args.symmetric and args.depth is not None and args.depth % 2:
+        raise UsageError(f"--symmetric (W = P P^T) needs an even --depth; got {args.depth}.")
+
+
+def _whole(a: np.ndarray, name: str) -> np.ndarray:
+    if a.ndim != 1 or not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+        raise UsageError(f"array {name!r} must be a vector of whole-number indices.")
+    return a.astype(np.int64)
+
+
+def load_measurements(fb, arrays: dict, path: str):
+    """The operator and the measured values from the arrays of the data file."""
+    keys = set(arrays)
+    if COMPLETION_KEYS <= keys:
+        kind, used = "completion", COMPLETION_KEYS
+    elif SENSING_KEYS <= keys:
+        kind, used = "sensing", SENSING_KEYS
+    else:
+        raise UsageError(
+            f"{path!r} holds {sorted(keys) or 'no arrays'}; --model factorized reads either "
+            "matrix completion (shape, rows, cols, values) or sensing (A of shape (n, d1, d2), "
+            "y). Fix: np.savez(path, shape=(d1, d2), rows=rows, cols=cols, values=values)."
+        )
+    extra = sorted(keys - used)
+    if extra:
+        print(f"warning: ignoring array(s) {extra} in {path!r} (matrix {kind} reads "
+              f"{sorted(used)}).", file=sys.stderr)
+    if kind == "sensing":
+        if arrays["A"].ndim != 3:
+            raise UsageError(f"array A must be 3-D (n, d1, d2); got shape {arrays['A'].shape}.")
+        return fb.MatrixSensing(arrays["A"]), arrays["y"], kind
+    shape = np.asarray(arrays["shape"]).reshape(-1)
+    if shape.size != 2:
+        raise UsageError(f"array 'shape' must hold two sizes (d1, d2); got {shape.tolist()}.")
+    rows, cols = _whole(arrays["rows"], "rows"), _whole(arrays["cols"], "cols")
+    shape = tuple(int(s) for s in _whole(shape.astype(np.float64), "shape"))
+    return fb.MatrixCompletion(rows, cols, shape), arrays["values"], kind
+
+
+def _model(fb, args, shape):
+    depth = 2 if args.depth is None else args.depth
+    alpha = 1e-3 if args.alpha is None else args.alpha
+    symmetric = bool(args.symmetric)
+    if args.init == "gaussian":
+        seed = 0 if args.seed is None else args.seed
+        return fb.MatrixFactorization.gaussian(alpha, shape, depth=depth, seed=seed,
+                                               symmetric=symmetric)
+    return fb.MatrixFactorization.balanced(alpha, shape, depth=depth, symmetric=symmetric)
+
+
+def factorized_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object]:
+    """Solve, and the JSON-able result (with `ok` and the solution's result item).
+
+    `solve(model, loss, flow, X, y)` runs the flow with the command line's solver options."""
+    X, y, kind = load_measurements(fb, arrays, args.data)
+    model = _model(fb, args, X.shape)
+    loss = fb.SquareLoss()
+    limit = fb.predicted_limit(model, loss, X, y)  # validates the data before the flow
+    sol, solver_name = solve(model, loss, fb.GradientFlow(), X, y)
+    W = np.asarray(sol.observable_final)
+    log_t1 = float(sol.log_ts[-1])
+    ok = bool(sol.success)
+    log_loss = float(sol.log_loss[-1])
+    result = {
+        "W": W.tolist(),
+        "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
+        "log10_t1": log_t1 / math.log(10.0),
+        "loss": math.exp(log_loss) if log_loss < 709.78 else math.inf,
+        "log_loss": log_loss,
+        "num_steps": int(sol.num_steps),
+        "success": ok,
+        "message": sol.message,
+        "error_estimate": float(sol.error_estimate),
+        "solver": solver_name,
+        "singular_values": np.asarray(fb.singular_values(W)).tolist(),
+        "nuclear_norm": float(fb.nuclear_norm(W)),
+        "effective_rank": float(fb.effective_rank(W)),
+        "limit": {"kind": limit.kind, "W": np.asarray(limit.value).tolist(),
+                  "agreement": float(fb.agreement(W, limit)),
+                  "agreement_measure": limit.agreement_measure,
+                  "nuclear_norm": float(fb.nuclear_norm(limit.value))},
+        "problem": {"model": "factorized", "data": kind, "shape": list(X.shape),
+                    "n": int(X.num_measurements), "depth": model.depth,
+                    "symmetric": model.symmetric, "init": args.init,
+                    "alpha": 1e-3 if args.alpha is None else args.alpha},
+    }
+    return result, ok, sol.result
