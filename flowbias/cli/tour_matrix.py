@@ -106,7 +106,8 @@ def _m1_depth(out: Path, quick: bool) -> list[Check]:
     W_star *= d / np.linalg.norm(W_star)
     idx = rng.choice(d * d, m, replace=False)
     X, y = fb.MatrixCompletion(idx // d, idx % d, (d, d)), W_star.reshape(-1)[idx]
-    nuclear = _rel(fb.min_nuclear_norm(X, y).W, W_star)
+    reference = fb.min_nuclear_norm(X, y).W
+    nuclear = _rel(reference, W_star)
     alphas = np.array([1e-3]) if quick else np.array([1e-2, 1e-3])
     errors, last = {}, None
     for depth in (2, 3):
@@ -123,10 +124,14 @@ def _m1_depth(out: Path, quick: bool) -> list[Check]:
     fig.suptitle("M1: 10 x 10 rank-1 completion from 35 entries (Arora et al. 2019, small)")
     save_figure(fig, out / "M1_depth.png")
     e3 = errors["depth 3"][-1]
+    erank = float(fb.effective_rank(last.observable_final))
     return [
         Check(f"M1 depth-3 completion, alpha = {alphas[-1]:g}", "exact recovery (lower error "
               "than min nuclear norm)", f"error {e3:.1e} (depth 2: {errors['depth 2'][-1]:.2f}, "
               f"nuclear norm: {nuclear:.2f})", e3, 1e-5),
+        Check("M1 depth-3 completion: effective rank", "1 (the target's rank)",
+              f"{erank:.6f} (min nuclear norm: {float(fb.effective_rank(reference)):.2f})",
+              abs(erank - 1.0), 1e-5),
     ]
 
 
