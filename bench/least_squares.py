@@ -236,6 +236,25 @@ def run_flowbias(X, y, w0, t1, budget_s, *, stiff=False, flow=None):
                 max_steps=max_steps, probe_s_per_step=per_step)
 
 
+def run_exact(X, y, w0, t1):
+    """The closed form (fb.ExactLinearSolver): one SVD, no steps; compile split off."""
+    Xj, yj, w0j = jnp.asarray(X), jnp.asarray(y), jnp.asarray(w0)
+    jax.clear_caches()
+
+    def go(t1_):
+        return fb.flowsolve(fb.LinearModel(w0j), fb.SquareLoss(), Xj, yj, jnp.asarray(t1_),
+                            num_save=2, solver=fb.ExactLinearSolver(), throw=False)
+
+    _, first = _call(go, 1e-6 * t1)
+    _, second = _call(go, 1e-6 * t1)
+    with PeakMemory() as mem:
+        sol, wall = _call(go, t1)
+    return dict(w=np.asarray(sol.w_final), solver="ExactLinearSolver", wall_s=wall,
+                compile_s=max(first - second, 0.0), steps=0, rhs_evals=0,
+                status="ok" if bool(sol.success) else "failed", peak_MiB=mem.peak_mib,
+                t_end=float(np.exp(sol.log_t_end)), max_steps=0, probe_s_per_step=None)
+
+
 # --------------------------------------------------------------------------- driver
 
 
@@ -275,6 +294,7 @@ def bench_design(kind, args, rows, summary):
             continue
         r = run_flowbias(X, y, w0, t1, args.budget, **kw)
         add(f"{name} ({r['solver']})", r)
+    add("flowbias exact (closed form)", run_exact(X, y, w0, t1))
 
     for method in args.scipy_methods:
         label = f"scipy {method}" + (" (dense jac)" if method in ("BDF", "LSODA") else "")

@@ -31,6 +31,7 @@ from .data import (  # noqa: E402
     MatrixCompletion as MatrixCompletion,
     MatrixSensing as MatrixSensing,
 )
+from .exact import ExactLinearSolver as ExactLinearSolver  # noqa: E402
 from .flows import (  # noqa: E402
     AbstractFlow as AbstractFlow,
     AbstractTime as AbstractTime,

@@ -20,6 +20,7 @@ from ._validation import (
     require_float64,
 )
 from .data import AbstractMeasurements, adjoint, as_data, gram_eigenvalues, validate_data
+from .exact import ExactLinearSolver
 from .flows import (
     AbstractFlow,
     AbstractTime,
@@ -28,8 +29,8 @@ from .flows import (
     LogTime,
     NormalisedGradientFlow,
 )
-from .losses import AbstractLoss
-from .models import AbstractModel
+from .losses import AbstractLoss, SquareLoss
+from .models import AbstractModel, LinearModel
 from .references import check_separable
 from .results import RESULTS, FlowSolveError, first_failure, from_diffrax
 from .solution import FlowProblem, FlowSolution
@@ -271,6 +272,45 @@ def _horizon(model, loss, X, t1, log_t1, ts):
     return log_t1, claims
 
 
+def _check_exact(model, loss, flow, X, controller) -> None:
+    if not (isinstance(model, LinearModel) and isinstance(loss, SquareLoss)
+            and type(flow) is GradientFlow and not isinstance(X, AbstractMeasurements)):
+        raise TypeError(
+            "ExactLinearSolver solves gradient flow of fb.LinearModel on fb.SquareLoss with "
+            f"data X (n, d) in closed form; got {type(model).__name__}, {type(loss).__name__}, "
+            f"{type(flow).__name__}. Fix: leave `solver` at its default for other flows."
+        )
+    if controller is not None:
+        raise ValueError("ExactLinearSolver takes no steps: drop `stepsize_controller`.")
+
+
+@eqx.filter_jit
+@eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
+def _exact_path(solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max_steps):
+    states = solver.path(model.w0, X, y, log_ts)
+    finite = jnp.all(jnp.isfinite(states))
+    s = jnp.linalg.svd(X, compute_uv=False)
+    eps = jnp.finfo(X.dtype).eps
+    # The closed form is a pseudo-inverse: its relative rounding error is ~ eps cond(X).
+    err = eps * jnp.max(s) / jnp.min(jnp.where(s > max(X.shape) * eps * jnp.max(s), s, jnp.inf))
+    ill = ~(err <= 1e-8)
+    not_converged = jnp.asarray(False)
+    if claims and stop_ratio is not None:
+        log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, model.w0)
+        log_l, log_g = _residual_logs(flow, model, loss, X, y, states[-1])
+        ok = (log_l <= log_l0 + jnp.log(stop_ratio)) | (log_g <= log_g0 + 0.5 * jnp.log(
+            stop_ratio))
+        not_converged = ~ok
+    result = first_failure(
+        (~finite, RESULTS.nonfinite), (ill, RESULTS.ill_conditioned),
+        (not_converged, RESULTS.not_converged), base=RESULTS.successful,
+    )
+    zero = jnp.zeros((), jnp.int64)
+    stats = {"num_steps": zero, "num_accepted_steps": zero, "num_rejected_steps": zero,
+             "max_steps": jnp.asarray(max_steps)}
+    return states, result, err, stats
+
+
 def _concrete(X) -> bool:
     """Whether the data (a matrix or an operator's leaves) hold values, not tracers."""
     return all(is_concrete(leaf) for leaf in jax.tree.leaves(X))
@@ -335,7 +375,9 @@ def flowsolve(
       `LinearTime()` otherwise.
     - `solver`: any diffrax solver; default [`default_solver`][flowbias.default_solver]:
       explicit Tsit5 for linear models, the stiff Kvaerno5 for diagonal networks (see
-      [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]).
+      [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]). Or
+      [`ExactLinearSolver`][flowbias.ExactLinearSolver]`()` for a linear model on the square
+      loss: the closed form, at any t, with no steps.
     - `rtol`, `atol`: the step-size controller's tolerances, `rtol` in [1e-15, 1e-3] and
       `atol` in (0, 1e-3]. The state is integrated in units of its own scale
       ([`AbstractFlow.state_scale`][flowbias.AbstractFlow.state_scale]), so `atol` is
@@ -428,6 +470,19 @@ def flowsolve(
         claims = require_convergence
     claims = claims and stop_ratio is not None
     log_ts, s_save = _save_grid(time, log_t1, ts, num_save)
+    if isinstance(solver, ExactLinearSolver):
+        _check_exact(model, loss, flow, X, stepsize_controller)
+        states, result, err, stats = _exact_path(
+            solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max_steps
+        )
+        sol = FlowSolution(
+            ts=jnp.exp(log_ts), log_ts=log_ts, params=states, observable=states,
+            log_loss=jax.vmap(lambda w: loss.log_value(X @ w, y))(states), state=states,
+            s=s_save, result=result, error_estimate=err,
+            rtol=jnp.asarray(np.finfo(np.float64).eps), stats=stats, log_t_end=log_ts[-1],
+            problem=FlowProblem(model, loss, flow, time, X, y),
+        )
+        return raise_if_failed(sol) if throw else sol
     solver = default_solver(stiff=flow.is_stiff(model)) if solver is None else solver
     if stepsize_controller is None:
         # Steps land on the save times, so saved values carry the solver's full accuracy
