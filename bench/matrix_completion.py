@@ -384,9 +384,8 @@ def main() -> None:
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
     size = dict(QUICK if args.quick else FULL)
-    for key in size:
-        if getattr(args, key, None) is not None:
-            size[key] = getattr(args, key)
+    given = vars(args)
+    size.update({k: given[k] for k in size if given.get(k) is not None})
     d, r, m, t1, t1_bal = size["d"], size["r"], size["m"], size["t1"], size["t1_balanced"]
     flow_budget = args.flow_budget or (60.0 if args.quick else 600.0)
     gd_budget = args.gd_budget or (60.0 if args.quick else 600.0)

@@ -108,3 +108,13 @@ def jsonable(x):
 
 def dumps(result: dict) -> str:
     return json.dumps(jsonable(result), indent=2, allow_nan=False)
+
+
+def check_depth_and_alpha(args, *, min_depth: int, depth_example: int, alpha_hint: str) -> None:
+    """`--depth` an integer >= `min_depth` and `--alpha` finite and > 0, when given."""
+    if args.depth is not None and args.depth < min_depth:
+        raise UsageError(f"--depth must be an integer >= {min_depth}; got {args.depth}. Fix: "
+                         f"e.g. --depth {depth_example}.")
+    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
+        raise UsageError(f"--alpha must be > 0 and finite; got {args.alpha}. Fix: e.g. "
+                         f"--alpha {alpha_hint}.")

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from .io import UsageError, check_output_path, load_npz
+from .io import UsageError, check_depth_and_alpha, check_output_path, load_npz
 from .solve_factorized import INITS, check_factorized_arguments, factorized_result
 
 
@@ -102,12 +102,8 @@ def _check_arguments(args) -> None:
             raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
                              "--model diagonal only. Fix: add --model diagonal, or drop them.")
         return
-    if args.depth is not None and args.depth < 2:
-        raise UsageError(f"--depth must be an integer >= 2; got {args.depth}. Fix: e.g. "
-                         "--depth 2.")
-    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
-        raise UsageError(f"--alpha must be > 0 and finite; got {args.alpha}. Fix: e.g. "
-                         "--alpha 0.01 (small: sparse/rich regime; large: kernel regime).")
+    check_depth_and_alpha(args, min_depth=2, depth_example=2,
+                          alpha_hint="0.01 (small: sparse/rich regime; large: kernel regime)")
 
 
 def _check_arrays(args, arrays: dict, path: str) -> None:

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .io import UsageError
+from .io import UsageError, check_depth_and_alpha
 
 
 COMPLETION_KEYS = {"shape", "rows", "cols", "values"}
@@ -30,12 +30,8 @@ def check_factorized_arguments(args) -> None:
     if args.loss != "square":
         raise UsageError(f"--model factorized fits measurements with the square loss; got --loss "
                          f"{args.loss}. Fix: --loss square (the default).")
-    if args.depth is not None and args.depth < 1:
-        raise UsageError(f"--depth must be an integer >= 1; got {args.depth}. Fix: e.g. "
-                         "--depth 3.")
-    if args.alpha is not None and not (math.isfinite(args.alpha) and args.alpha > 0):
-        raise UsageError(f"--alpha must be > 0 and finite; got {args.alpha}. Fix: e.g. "
-                         "--alpha 1e-3 (small: low-rank bias).")
+    check_depth_and_alpha(args, min_depth=1, depth_example=3,
+                          alpha_hint="1e-3 (small: low-rank bias)")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be >= 0; got {args.seed}.")
     if args.seed is not None and args.init != "gaussian":

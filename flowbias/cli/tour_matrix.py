@@ -33,11 +33,20 @@ def _m1_commuting(out: Path, quick: bool) -> list[Check]:
         sol = fb.flowsolve(model, fb.SquareLoss(), X, y)
         limit = fb.predicted_limit(sol) if limit is None else limit
         errors.append(float(fb.agreement(sol, limit)))
-    slope = float(np.polyfit(np.log(alphas[:3]), np.log(errors[:3]), 1)[0])
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    slope, icpt = np.polyfit(np.log(alphas[:3]), np.log(errors[:3]), 1)
+    slope = float(slope)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
     plotting.plot_error_against_scale(alphas, {"W = U U^T, depth 2": errors}, ax=ax,
                                       ylabel="distance to the min trace PSD fit")
-    ax.set_title("M1: commuting (diagonal) sensing, 4 x 4, 2 measurements")
+    fit = alphas[:3]
+    ax.plot(fit, np.exp(icpt) * fit**slope, ":", color="0.3",
+            label=rf"fit $\propto \alpha^{{{slope:.1f}}}$ (alpha in [0.1, 0.5])")
+    ax.axhline(1e-10, color="0.6", linestyle="--", linewidth=1.0,
+               label="solver tolerance (rtol = 1e-10)")
+    ax.legend(fontsize="small")
+    ax.set_title("M1: commuting (diagonal) sensing, 4 x 4 PSD target, 2 measurements\n"
+                 "flow limit -> min trace fit as alpha -> 0 (Gunasekar et al. 2017)",
+                 fontsize="medium")
     save_figure(fig, out / "M1_commuting_sensing.png")
     return [
         Check("M1 commuting sensing, U U^T, alpha = 1e-2", "argmin tr W s.t. A(W) = y, W >= 0",

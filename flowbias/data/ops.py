@@ -9,6 +9,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .._validation import (
     as_float_array,
     check_data_scale,
+    check_data_shapes as check_matrix_shapes,
     check_labels,
 )
 from ._base import AbstractMeasurements
@@ -48,12 +49,14 @@ def gram_eigenvalues(X: Data) -> np.ndarray:
 
 
 def check_data_shapes(X: Data, y: Float[Array, " n"]) -> None:
-    n = num_points(X)
-    if n != y.shape[0]:
-        what = "measurements" if isinstance(X, AbstractMeasurements) else "rows"
+    """One target per data point: rows of a matrix (as `_validation.check_data_shapes`), or
+    measurements of an operator."""
+    if not isinstance(X, AbstractMeasurements):
+        return check_matrix_shapes(X, y)
+    if X.num_measurements != y.shape[0]:
         raise ValueError(
-            f"`X` has {n} {what} but `y` has {y.shape[0]} entries; they must match "
-            "(one target per data point)."
+            f"`X` has {X.num_measurements} measurements but `y` has {y.shape[0]} entries; they "
+            "must match (one target per measurement)."
         )
 
 
