@@ -67,6 +67,7 @@ from .models import (  # noqa: E402
     DiagonalNetwork as DiagonalNetwork,
     LinearModel as LinearModel,
     MatrixFactorization as MatrixFactorization,
+    RescaledDiagonalNetwork as RescaledDiagonalNetwork,
 )
 from .references import (  # noqa: E402
     NonSeparableError as NonSeparableError,
@@ -84,6 +85,11 @@ from .references import (  # noqa: E402
     require_separable as require_separable,
 )
 from .results import RESULTS as RESULTS, FlowSolveError as FlowSolveError  # noqa: E402
+from .saddles import (  # noqa: E402
+    SaddleDegeneracyError as SaddleDegeneracyError,
+    Staircase as Staircase,
+    saddle_to_saddle as saddle_to_saddle,
+)
 from .solution import FlowProblem as FlowProblem, FlowSolution as FlowSolution  # noqa: E402
 from .solve import (  # noqa: E402
     default_solver as default_solver,

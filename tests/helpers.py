@@ -290,3 +290,56 @@ def low_rank_completion(d: int, r: int, m: int, seed: int) -> MatrixProblem:
     idx = rng.choice(d * d, m, replace=False)
     return MatrixProblem(f"completion-{d}-r{r}-m{m}-{seed}", (d, d), W.reshape(-1)[idx],
                          rows=idx // d, cols=idx % d, W_star=W)
+
+
+# ---- saddle-to-saddle (THEORY D6) ------------------------------------------------------------
+
+
+def saddle_switch_off():
+    """3 x 4 integer data whose alpha -> 0 staircase switches coordinate 1 off at its third jump.
+
+    Derived by hand (rescaled time tau = t / log(1/alpha), s' = -2 grad L, L = |Xw - y|^2 / 2n):
+    b = X^T y / 3 = (5/3, -7/3, -1, 3), so tau_1 = 1 / (2 * 3) = 1/6 on coordinate 3 and
+    beta_1 = b_3 / G_33 = 3 / (14/3) = 9/14. Then g = G beta_1 - b = (-79/42, 40/21, 5/2, 0) and
+    s(1/6) = b/3 = (5/9, -7/9, -1/3, 1): coordinate 1 reaches -1 first, after (2/9) / (80/21)
+    = 7/120 (coordinate 0 would need 28/237, coordinate 2 2/15), so tau_2 = 1/6 + 7/120 = 9/40.
+    """
+    X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
+    y = np.array([3, -2, 3], dtype=float)
+    return X, y
+
+
+def verify_staircase_sympy(X, y, times, saddles):
+    """Check a claimed staircase in exact rational arithmetic (sympy), independently of how it
+    was found: on each plateau k, with s_k the dual variable at its start (s_0 = 0) and
+    g_k = grad L(beta_k), (i) s(tau) = s_k - 2 (tau - tau_k) g_k stays in [-1, 1] until
+    tau_{k+1}, where some moving coordinate reaches +-1; (ii) beta_{k+1} satisfies the KKT
+    conditions of min L s.t. sign beta_i in {0, s_i} where |s_i| = 1, beta_i = 0 elsewhere;
+    (iii) the last saddle has zero gradient. Returns the number of plateaus checked."""
+    import sympy as sp
+
+    Xs = sp.Matrix(X.tolist()).applyfunc(sp.nsimplify)
+    ys = sp.Matrix(list(y)).applyfunc(sp.nsimplify)
+    n, d = Xs.shape
+    G, b = Xs.T * Xs / n, Xs.T * ys / n
+    s = sp.zeros(d, 1)
+    for k in range(len(times) - 1):
+        beta = sp.Matrix(list(saddles[k]))
+        g = G * beta - b
+        dt = sp.Rational(times[k + 1]) - sp.Rational(times[k])
+        s_next = s - 2 * dt * g
+        assert dt > 0
+        assert all(abs(v) <= 1 for v in s_next), f"s leaves [-1, 1] on plateau {k}"
+        assert any(g[i] != 0 and abs(s_next[i]) == 1 for i in range(d)), "no coordinate hits"
+        s = s_next
+        nxt = sp.Matrix(list(saddles[k + 1]))
+        gn = G * nxt - b
+        for i in range(d):
+            if abs(s[i]) < 1:
+                assert nxt[i] == 0
+            elif nxt[i] != 0:
+                assert sp.sign(nxt[i]) == s[i] and gn[i] == 0
+            else:
+                assert -s[i] * gn[i] <= 0  # moving beta_i its allowed way cannot lower L
+    assert all(v == 0 for v in G * sp.Matrix(list(saddles[-1])) - b)
+    return len(times) - 1

@@ -9,3 +9,4 @@ from .factorized import (
     MatrixFactorization as MatrixFactorization,
 )
 from .linear import LinearModel as LinearModel
+from .rescaled_diagonal import RescaledDiagonalNetwork as RescaledDiagonalNetwork

@@ -126,7 +126,7 @@ def mirror_limit(
                 "the untied model w = u^D - v^D (tied=False), or targets in the cone X w, w > 0."
             )
     nu, k, res = _newton(
-        model, X, y, jnp.zeros(X.shape[0], X.dtype), jnp.asarray(rtol), max_steps, 200
+        model, X, y, jnp.zeros(X.shape[0], X.dtype), jnp.asarray(rtol), max_steps, 1000
     )
     if not float(res) <= 1e-9 * float(jnp.linalg.norm(y)):
         rel = float(jnp.linalg.norm(X @ model.link(X.T @ nu) - y) / jnp.linalg.norm(y))
