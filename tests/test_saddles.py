@@ -226,3 +226,62 @@ def test_locate_jumps_needs_a_dual_flow():
     sol = fb.flowsolve(fb.LinearModel(np.zeros(4)), fb.SquareLoss(), X, y, 1.0)
     with pytest.raises(TypeError, match="DualFlow"):
         locate_jumps(sol)
+
+
+# ---- command line and plot -----------------------------------------------------------------
+
+
+def test_cli_saddles_exact_with_flow(tmp_path, capsys):
+    from flowbias.cli.main import main
+
+    X, y = saddle_switch_off()
+    data, out = tmp_path / "d.npz", tmp_path / "out.json"
+    np.savez(data, X=X, y=y)
+    assert main(["saddles", str(data), "--exact", "--alpha", "1e-100", "--json", str(out)]) == 0
+    import json
+
+    r = json.loads(out.read_text())
+    assert r["exact_jumps"][:2] == ["1/6", "9/40"]
+    assert r["active_sets"][2] == [2, 3] and r["switched_off"][2] == [1]
+    assert max(r["flow"]["jump_errors"]) <= 1e-2
+    assert "jump 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--alpha", "2"], "--alpha must be in \\(0, 1\\)"),
+    (["--alpha", "1e-3", "--log10-alpha", "-5"], "not both"),
+])
+def test_cli_saddles_bad_input(tmp_path, capsys, argv, match):
+    from flowbias.cli.main import main
+
+    X, y = saddle_switch_off()
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=y)
+    assert main(["saddles", str(data), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    import re
+
+    assert re.search(match, err)
+
+
+def test_cli_saddles_zero_targets(tmp_path, capsys):
+    from flowbias.cli.main import main
+
+    X, _ = saddle_switch_off()
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=np.zeros(3))
+    assert main(["saddles", str(data)]) == 2
+    assert "X^T y = 0" in capsys.readouterr().err
+
+
+def test_plot_staircase_labels(switch_off_runs):
+    import matplotlib.pyplot as plt
+
+    stc, runs = switch_off_runs
+    ax = fb.plotting.plot_staircase(stc, [runs[1e-10][0], runs[1e-20][0]])
+    assert "staircase" in ax.get_title()
+    assert "log(1/\\alpha)" in ax.get_xlabel() and ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "flow, α = 1e-10" in labels and any("α → 0" in s for s in labels)
+    plt.close(ax.figure)

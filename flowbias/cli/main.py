@@ -1,4 +1,4 @@
-"""`flowbias solve` and `flowbias tour`.
+"""`flowbias solve`, `flowbias saddles` and `flowbias tour`.
 
 Bad input exits with status 2 and a single line on stderr starting with `error:` that names
 the problem and the fix; no traceback. A solve that fails still writes its (flagged) result.
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .io import UsageError, dumps
+from .saddles_command import add_arguments as add_saddles_arguments
 from .solve_command import add_arguments
 
 
@@ -24,6 +25,10 @@ def _build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     solve = sub.add_parser("solve", help="integrate a flow on DATA.npz and compare to theory")
     add_arguments(solve)
+    saddles = sub.add_parser(
+        "saddles", help="the alpha -> 0 staircase of a diagonal network on DATA.npz (exact "
+        "jump times and saddles), and optionally the flow at a tiny alpha measured against it")
+    add_saddles_arguments(saddles)
     tour = sub.add_parser("tour", help="run the catalogue of results on built-in data")
     tour.add_argument("--out", default="flowbias-tour", help="output folder (figures, report)")
     tour.add_argument("--quick", action="store_true", help="smaller problems, for CI")
@@ -63,14 +68,37 @@ def _solve(args) -> int:
     return 0
 
 
+def _saddles(args) -> int:
+    from .saddles_command import run_saddles, summary
+
+    result, error = run_saddles(args)
+    print(summary(result))
+    write_error = None
+    if args.json:
+        try:
+            Path(args.json).write_text(dumps(result) + "\n")
+            print(f"result written to {args.json}", file=sys.stderr)
+        except OSError as e:
+            print(dumps(result))
+            write_error = f"could not write --json {args.json!r} ({e}); printed above instead."
+    message = error or write_error
+    if message:
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("no command given. Fix: `flowbias solve DATA.npz` or `flowbias tour`.")
+            raise UsageError("no command given. Fix: `flowbias solve DATA.npz`, `flowbias "
+                             "saddles DATA.npz` or `flowbias tour`.")
         if args.command == "solve":
             return _solve(args)
+        if args.command == "saddles":
+            return _saddles(args)
         from .tour import run_tour
 
         ok = run_tour(Path(args.out), quick=args.quick, progress=not args.no_progress)

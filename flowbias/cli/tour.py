@@ -20,6 +20,7 @@ from ._tour_base import Check, Entry, save_figure as _save
 from .tour_asymptotics import ASYMPTOTIC_ENTRIES
 from .tour_diagonal import DIAGONAL_ENTRIES
 from .tour_matrix import MATRIX_ENTRIES
+from .tour_saddles import SADDLE_ENTRIES
 
 
 def _l1(out: Path, quick: bool) -> list[Check]:
@@ -84,6 +85,7 @@ CATALOGUE: list[Entry] = [
     Entry("L2", "exponential loss at t = 1e300", _l2("exp", 1e300)),
     *ASYMPTOTIC_ENTRIES,
     *DIAGONAL_ENTRIES,
+    *SADDLE_ENTRIES,
     *MATRIX_ENTRIES,
 ]
 

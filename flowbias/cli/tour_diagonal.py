@@ -89,10 +89,6 @@ def _d3_regimes(out: Path, quick: bool) -> list[Check]:
     X_test = rng.normal(size=(200, d))
     plotting.plot_test_error(alphas, limits[2], X_test, X_test @ w_star, ax=axes[2])
     save_figure(fig, out / "D3_regimes.png")
-    small = fb.flowsolve(fb.DiagonalNetwork.uniform(1e-6, d), fb.SquareLoss(), X, y,
-                         flow=fb.DualFlow())
-    ax = plotting.plot_incremental_learning(small)
-    save_figure(ax.figure, out / "D6_incremental_learning.png")
     return [
         Check("D3 alpha = 1e-30 -> min-l1 (rich)", "argmin ||w||_1 s.t. Xw = y (LP)",
               f"rel. error {e1:.2e}", e1, 1e-3),

@@ -22,6 +22,7 @@ from .regimes import (
     plot_regime_distances as plot_regime_distances,
     plot_test_error as plot_test_error,
 )
+from .saddles import plot_staircase as plot_staircase
 from .trajectories import (
     plot_direction_error as plot_direction_error,
     plot_distance as plot_distance,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import equinox as eqx
 import numpy as np
 
-from ..models import RescaledDiagonalNetwork
 from ..solution import FlowSolution
-from .jumps import FlowJumps, locate_jumps, time_unit
+from .jumps import FlowJumps, locate_jumps, log_inverse_alpha, time_unit
 from .staircase import Staircase
 
 
@@ -122,15 +121,8 @@ def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
         jump_errors=np.asarray(errs, dtype=float),
         plateau_errors=np.asarray(plateau, dtype=float),
         switch_offs=tuple(offs),
-        log_inverse_alpha=_log_inverse_alpha(sol),
+        log_inverse_alpha=log_inverse_alpha(sol.problem.model),
     )
-
-
-def _log_inverse_alpha(sol: FlowSolution) -> float:
-    model = sol.problem.model
-    if isinstance(model, RescaledDiagonalNetwork):
-        return float(model.log_inverse_alpha)
-    return float(time_unit(model))
 
 
 def fit_inverse_log_rate(log_inverse_alphas, errors) -> float:

@@ -173,3 +173,10 @@ def locate_jumps(sol: FlowSolution, *, level: float | None = None,
         signs=np.array([f[3] for f in found], dtype=int),
         level=level,
     )
+
+
+def log_inverse_alpha(model) -> float | None:
+    r"""$\log(1/\alpha)$ of a depth-2 network with one scale $\alpha < 1$, else `None`."""
+    if isinstance(model, RescaledDiagonalNetwork):
+        return float(model.log_inverse_alpha)
+    return time_unit(model)

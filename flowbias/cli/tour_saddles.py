@@ -1,0 +1,84 @@
+"""Tour entry D6: saddle-to-saddle dynamics at vanishing initialisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._tour_base import Check, Entry, save_figure
+
+
+def _switch_off_data():
+    # Small integer data whose staircase switches a coordinate off and on again (its first two
+    # jumps, 1/6 and 9/40, derived by hand in tests/helpers.py).
+    X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
+    return X, np.array([3, -2, 3], dtype=float)
+
+
+def _d6_saddles(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting
+    from flowbias.saddles import compare_staircase, fit_inverse_log_rate, plateau_midpoints
+
+    X, y = _switch_off_data()
+    stc = fb.saddle_to_saddle(X, y, exact=True)
+    T1 = 1.5 * float(stc.times[-1])
+    ts = np.unique(np.concatenate([np.linspace(0, T1, 500), plateau_midpoints(stc)]))
+    alphas = (1e-10, 1e-30, 1e-100, 1e-300)
+    sols, cmps = {}, {}
+    for a in alphas:
+        model = fb.RescaledDiagonalNetwork(X.shape[1], alpha=a)
+        sols[a] = fb.flowsolve(model, fb.SquareLoss(), X, y, T1, flow=fb.DualFlow(), ts=ts)
+        cmps[a] = compare_staircase(sols[a], stc)
+    c = cmps[1e-100]
+    rate = fit_inverse_log_rate([cmps[a].log_inverse_alpha for a in alphas],
+                                [cmps[a].max_jump_error for a in alphas])
+    (k, i, tau_off), = c.switch_offs
+    off_err = abs(tau_off - stc.times[k]) / stc.times[k]
+    finite = bool(np.all(np.isfinite(np.asarray(sols[1e-300].w))))
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    plotting.plot_staircase(stc, [sols[1e-10], sols[1e-30]], ax=axes[0], t_max=3.2)
+    lams = np.array([cmps[a].log_inverse_alpha for a in alphas])
+    errs = np.array([cmps[a].max_jump_error for a in alphas])
+    axes[1].loglog(1 / lams, errs, "o-", label="max jump-time error (measured)")
+    axes[1].loglog(1 / lams, errs[0] * lams[0] / lams, "k--", lw=0.8, label="∝ 1/log(1/α)")
+    axes[1].set_xlabel(r"$1/\log(1/\alpha)$ (log scale)")
+    axes[1].set_ylabel("relative error of jump times (log scale)")
+    axes[1].set_title(f"jump times → staircase at rate {rate:.2f} in 1/log(1/α)")
+    axes[1].legend(fontsize="small")
+    save_figure(fig, out / "D6_saddle_to_saddle.png")
+
+    checks = [
+        Check("D6 jump times, alpha = 1e-100 (3 x 4, a switch-off)",
+              "Pesme-Flammarion staircase (exact rationals)",
+              f"max rel. error {c.max_jump_error:.2e}", c.max_jump_error, 1e-2),
+        Check("D6 plateau values, alpha = 1e-100", "saddles: sign-constrained least squares",
+              f"max rel. error {c.max_plateau_error:.2e}", c.max_plateau_error, 1e-2),
+        Check("D6 convergence rate of jump times in 1/log(1/alpha)", "first order (1)",
+              f"fitted {rate:.3f}", abs(rate - 1.0), 0.2),
+        Check(f"D6 coordinate {i} switched off at jump {k}, alpha = 1e-100",
+              f"tau = {float(stc.times[k]):.4f}", f"flow {tau_off:.4f}", off_err, 2e-2),
+        Check("D6 flow at alpha = 1e-300 finite", "no overflow (log-form link)",
+              "finite" if finite else "non-finite", 0.0 if finite else np.inf, 0.0),
+    ]
+    n, d = (8, 30) if quick else (20, 100)
+    rng = np.random.default_rng(11)
+    Xs = rng.normal(size=(n, d))
+    w_star = np.zeros(d)
+    w_star[:4] = [2.0, -1.5, 1.0, 0.5]
+    ys = Xs @ w_star
+    last = fb.saddle_to_saddle(Xs, ys).final
+    ref = np.asarray(fb.min_l1_interpolator(Xs, ys))
+    err = float(np.linalg.norm(last - ref) / np.linalg.norm(ref))
+    checks.append(Check(f"D6 last saddle, {n} x {d} sparse regression",
+                        "min-l1 interpolator (LP)", f"rel. error {err:.2e}", err, 1e-6))
+    return checks
+
+
+SADDLE_ENTRIES = [
+    Entry("D6", "saddle-to-saddle dynamics as alpha -> 0", _d6_saddles),
+]
