@@ -31,6 +31,11 @@ from .data import (  # noqa: E402
     MatrixCompletion as MatrixCompletion,
     MatrixSensing as MatrixSensing,
 )
+from .early_stopping import (  # noqa: E402
+    EarlyStopping as EarlyStopping,
+    lasso_path as lasso_path,
+    ridge_path as ridge_path,
+)
 from .exact import ExactLinearSolver as ExactLinearSolver  # noqa: E402
 from .flows import (  # noqa: E402
     AbstractFlow as AbstractFlow,

@@ -169,7 +169,9 @@ def _model(fb, args, arrays, d: int):
 def _solve(fb, args, model, loss, flow, X, y, ts=None):
     """Run the flow with the command line's solver options (auto: retry stiff on max_steps)."""
     kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol,
-                  atol=args.atol, ts=ts)
+                  atol=args.atol)
+    if ts is not None:  # save times on the default horizon, which still claims convergence
+        kwargs.update(ts=ts, require_convergence=True)
     if args.log10_t1 is not None:
         kwargs["log_t1"] = args.log10_t1 * math.log(10.0)
     auto = args.solver == "auto"
@@ -249,7 +251,10 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         # Save densely, in linear time, across the staircase (its length from the alpha -> 0
         # algorithm), so that every jump falls in its own save interval.
         stc = fb.saddle_to_saddle(X, y)
-        ts = _time_unit(model) * np.linspace(0.0, 3.0 * float(stc.times[-1]), 800)
+        t_end = _time_unit(model) * 3.0 * float(stc.times[-1])
+        t1 = fb.default_t1(model, loss, X)
+        dense = np.linspace(0.0, min(t_end, t1), 800)
+        ts = np.concatenate([dense, np.geomspace(dense[-1], t1, 60)[1:]]) if t_end < t1 else dense
     sol, solver_name = _solve(fb, args, model, loss, flow, X, y, ts)
     w = np.asarray(sol.w_final)
     log_t1 = float(sol.log_ts[-1])

@@ -1,4 +1,5 @@
-"""Tour entry D6: saddle-to-saddle dynamics at vanishing initialisation."""
+"""Tour entries D6 (saddle-to-saddle dynamics at vanishing initialisation, incremental learning)
+and D7 (label noise and early stopping)."""
 
 from __future__ import annotations
 
@@ -79,6 +80,97 @@ def _d6_saddles(out: Path, quick: bool) -> list[Check]:
     return checks
 
 
+def _first_rises(jumps) -> list[int]:
+    order: list[int] = []
+    for c in jumps.coordinates[jumps.directions == 1]:
+        if int(c) not in order:
+            order.append(int(c))
+    return order
+
+
+def _d6_incremental(out: Path, quick: bool) -> list[Check]:
+    import flowbias as fb
+    from flowbias.saddles import locate_jumps
+
+    # Sparse regression with n > d: the staircase learns the support one coordinate at a time.
+    rng = np.random.default_rng(5)
+    n, d = 40, 10
+    X = rng.normal(size=(n, d))
+    w_star = np.zeros(d)
+    w_star[[3, 7, 1, 5]] = [4.0, -2.0, 1.0, 0.5]
+    y = X @ w_star
+    stc = fb.saddle_to_saddle(X, y)
+    predicted = [i for e in stc.entering() for i in e]
+    T1 = 1.5 * float(stc.times[-1])
+    two = fb.flowsolve(fb.RescaledDiagonalNetwork(d, alpha=1e-30), fb.SquareLoss(), X, y, T1,
+                       flow=fb.DualFlow(), ts=np.linspace(0, T1, 600))
+    order2 = _first_rises(locate_jumps(two, level=1e-2))
+    three = fb.flowsolve(fb.DiagonalNetwork.uniform(1e-3, d, depth=3), fb.SquareLoss(), X, y,
+                         flow=fb.DualFlow(), ts=np.geomspace(1e-2, 1e6, 800))
+    order3 = _first_rises(locate_jumps(three, level=1e-2))
+
+    def mismatches(order):
+        return float(sum(a != b for a, b in zip(order, predicted, strict=False))
+                     + abs(len(order) - len(predicted)))
+
+    return [
+        Check("D6 incremental learning, depth 2, alpha = 1e-30 (40 x 10)",
+              f"order {predicted} (staircase)", f"flow {order2}", mismatches(order2), 0.0),
+        Check("D6 incremental learning, depth 3, alpha = 1e-3 (flow)",
+              f"order {predicted} (depth-2 staircase)", f"flow {order3}", mismatches(order3),
+              0.0),
+    ]
+
+
+def _d7_early_stopping(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias.early_stopping import early_stopping, lasso_path, plot_test_error, ridge_path
+
+    rng = np.random.default_rng(0)
+    n, d, m, sigma = 20, 40, 2000, 0.5
+    w_star = np.zeros(d)
+    w_star[:3] = [2.0, -1.5, 1.0]
+    X, X_test = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    y = X @ w_star + sigma * rng.normal(size=n)
+    y_test = X_test @ w_star + sigma * rng.normal(size=m)
+    ts = np.geomspace(1e-2, 1e4, 200)
+    flows = {}
+    for alpha in (1e-3, 1.0):
+        sol = fb.flowsolve(fb.DiagonalNetwork.uniform(alpha, d), fb.SquareLoss(), X, y,
+                           flow=fb.DualFlow(), ts=ts)
+        flows[alpha] = early_stopping(sol, X_test, y_test, label=f"diagonal net, α = {alpha:g}")
+    lams = np.geomspace(1e-6, 10, 121)
+    lasso = lasso_path(X, y, X_test, y_test, lams)
+    ridge = ridge_path(X, y, X_test, y_test, lams)
+    tiny = fb.flowsolve(fb.DiagonalNetwork.uniform(1e-30, d), fb.SquareLoss(), X, y,
+                        flow=fb.DualFlow())
+    l1 = np.asarray(fb.min_l1_interpolator(X, y))
+    err_tiny = float(np.mean((X_test @ np.asarray(tiny.w_final) - y_test) ** 2))
+    err_l1 = float(np.mean((X_test @ l1 - y_test) ** 2))
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    plot_test_error(list(flows.values()), ax=axes[0], x_label=r"time $t$ (log scale)")
+    axes[0].set_title(f"flows on noisy sparse regression ({n} x {d}, σ = {sigma}): test error")
+    plot_test_error([lasso, ridge], ax=axes[1], x_label=r"penalty $\lambda$ (log scale)")
+    axes[1].set_title("the statistician's paths: lasso and ridge")
+    save_figure(fig, out / "D7_early_stopping.png")
+    small = flows[1e-3]
+    gain = small.best_error / small.final_error
+    rel = abs(err_tiny - err_l1) / err_l1
+    return [
+        Check("D7 alpha = 1e-30 interpolator's test error", "that of the min-l1 interpolator (LP)",
+              f"rel. diff {rel:.2e}", rel, 1e-3),
+        Check("D7 early stopping, alpha = 1e-3, sigma = 0.5",
+              "best test error along the path < interpolator's",
+              f"best {small.best_error:.3f} at t = {small.best_time:.3g}, final "
+              f"{small.final_error:.3f}; lasso best {lasso.best_error:.3f}", gain, 0.95),
+    ]
+
+
 SADDLE_ENTRIES = [
     Entry("D6", "saddle-to-saddle dynamics as alpha -> 0", _d6_saddles),
+    Entry("D6", "incremental learning, depths 2 and 3", _d6_incremental),
+    Entry("D7", "label noise and early stopping", _d7_early_stopping),
 ]
