@@ -178,6 +178,7 @@ def test_jumps_and_plateaus_converge_at_first_order(switch_off_runs):
     _, c100 = runs[1e-100]
     assert c100.max_jump_error <= 1e-2
     assert c100.max_plateau_error <= 1e-2
+    assert np.nanmax(c100.loss_errors) <= 1e-2  # plateau losses against L(beta_k)
     lams = [runs[a][1].log_inverse_alpha for a in ALPHAS]
     errs = [runs[a][1].max_jump_error for a in ALPHAS]
     assert np.all(np.diff(errs) < 0)

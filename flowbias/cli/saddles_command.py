@@ -83,6 +83,7 @@ def run_saddles(args) -> tuple[dict, str | None]:
         "jump_errors": [None if not math.isfinite(v) else v for v in cmp.jump_errors.tolist()],
         "plateau_errors": [None if not math.isfinite(v) else v
                            for v in cmp.plateau_errors.tolist()],
+        "loss_errors": [None if not math.isfinite(v) else v for v in cmp.loss_errors.tolist()],
         "success": bool(sol.success),
         "message": sol.message,
         "num_steps": int(sol.num_steps),

@@ -21,6 +21,7 @@ class StaircaseComparison(eqx.Module):
     - `plateau_errors` (K,): $\|w(\bar\tau_k) - \beta_k\|_\infty / \|\beta_K\|_\infty$ at the
       saved time nearest the middle $\bar\tau_k$ of plateau $k = 1..K$ (the last plateau: at
       the end of the run); NaN where no save time lies in the middle half of the plateau;
+    - `loss_errors` (K,): $|L(w(\bar\tau_k)) - L(\beta_k)| / L(0)$ at the same times;
     - `switch_offs`: `(k, i, tau)` for each coordinate $i$ the staircase switches off at
       jump $k$, with the flow's measured rescaled time of its fall (NaN if not seen);
     - `log_inverse_alpha`: $\log(1/\alpha)$.
@@ -29,6 +30,7 @@ class StaircaseComparison(eqx.Module):
     jump_times: np.ndarray
     jump_errors: np.ndarray
     plateau_errors: np.ndarray
+    loss_errors: np.ndarray
     switch_offs: tuple
     log_inverse_alpha: float
 
@@ -102,24 +104,29 @@ def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
             falls = jumps.crossings(i, -1)
             offs.append((k + 1, int(i), float(falls[m]) if m < falls.size else np.nan))
     scale = float(np.max(np.abs(staircase.final))) or 1.0
-    plateau = []
+    loss_flow = np.asarray(sol.loss)
+    plateau, losses = [], []
     K = staircase.num_jumps
     for k in range(1, K + 1):
         if k == K:
-            w = w_flow[-1]
+            w, j = w_flow[-1], -1
         else:
             lo, hi = staircase.times[k], staircase.times[k + 1]
             mid, quarter = 0.5 * (lo + hi), 0.25 * (hi - lo)
             j = int(np.argmin(np.abs(t_flow - mid)))
             if abs(t_flow[j] - mid) > quarter:
                 plateau.append(np.nan)
+                losses.append(np.nan)
                 continue
             w = w_flow[j]
         plateau.append(float(np.max(np.abs(w - staircase.saddles[k]))) / scale)
+        losses.append(abs(float(loss_flow[j]) - float(staircase.losses[k]))
+                      / float(staircase.losses[0]))
     return StaircaseComparison(
         jump_times=np.asarray(times, dtype=float),
         jump_errors=np.asarray(errs, dtype=float),
         plateau_errors=np.asarray(plateau, dtype=float),
+        loss_errors=np.asarray(losses, dtype=float),
         switch_offs=tuple(offs),
         log_inverse_alpha=log_inverse_alpha(sol.problem.model),
     )
