@@ -101,6 +101,15 @@ def test_bad_data_refused_by_name():
         fb.saddle_to_saddle(np.ones((3, 2)), np.ones(2))
     with pytest.raises(ValueError, match="NaN"):
         fb.saddle_to_saddle(np.array([[1.0, np.nan]]), np.ones(1))
+    with pytest.raises(ValueError, match="`max_jumps`"):
+        fb.saddle_to_saddle(np.eye(3), np.ones(3), max_jumps=0)
+    with pytest.raises(ValueError, match="`rtol`"):
+        fb.saddle_to_saddle(np.eye(3), np.ones(3), rtol=-1.0)
+    # Sympy rationals are taken exactly.
+    import sympy
+
+    stc = fb.saddle_to_saddle(np.eye(2), [sympy.Rational(1, 3), 1], exact=True)
+    assert stc.exact_times[1:] == (Fraction(1), Fraction(3))
     # Two identical columns reach the threshold together and cannot be told apart.
     X = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     with pytest.raises(fb.SaddleDegeneracyError, match="linearly dependent"):
@@ -220,6 +229,15 @@ def test_plain_network_at_1e_minus_100_matches_rescaled_and_limit():
     limit = fb.predicted_limit(model, fb.SquareLoss(), X, y)
     ref = min_l1_cvxpy(X, y)
     assert np.linalg.norm(np.asarray(limit.w) - ref) <= 1e-6 * np.linalg.norm(ref)
+
+
+def test_a_missing_jump_is_never_hidden(switch_off_runs):
+    stc, runs = switch_off_runs
+    c = runs[1e-20][1]
+    hidden = eqx.tree_at(lambda m: m.jump_errors, c, np.array([1e-3, np.nan]))
+    assert np.isnan(hidden.max_jump_error)
+    with pytest.raises(ValueError, match="d = 12"):
+        compare_staircase(runs[1e-20][0], fb.saddle_to_saddle(np.eye(12), np.ones(12)))
 
 
 def test_locate_jumps_needs_a_dual_flow():

@@ -22,10 +22,6 @@ def add_arguments(p) -> None:
     p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH")
 
 
-def _fraction(v) -> str:
-    return str(v)
-
-
 def _log_alpha(args) -> float | None:
     if args.alpha is not None and args.log10_alpha is not None:
         raise UsageError("pass --alpha or --log10-alpha, not both.")
@@ -69,7 +65,7 @@ def run_saddles(args) -> tuple[dict, str | None]:
         "problem": {"n": int(X.shape[0]), "d": int(X.shape[1])},
     }
     if args.exact:
-        result["exact_jumps"] = [_fraction(v) for v in stc.exact_times[1:]]
+        result["exact_jumps"] = [str(v) for v in stc.exact_times[1:]]
     if log_alpha is None:
         return result, None
     T1 = 1.5 * float(stc.times[-1])

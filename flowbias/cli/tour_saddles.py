@@ -47,6 +47,9 @@ def _d6_saddles(out: Path, quick: bool) -> list[Check]:
     errs = np.array([cmps[a].max_jump_error for a in alphas])
     axes[1].loglog(1 / lams, errs, "o-", label="max jump-time error (measured)")
     axes[1].loglog(1 / lams, errs[0] * lams[0] / lams, "k--", lw=0.8, label="∝ 1/log(1/α)")
+    from matplotlib.ticker import NullFormatter
+
+    axes[1].xaxis.set_minor_formatter(NullFormatter())  # the minor labels overlap
     axes[1].set_xlabel(r"$1/\log(1/\alpha)$ (log scale)")
     axes[1].set_ylabel("relative error of jump times (log scale)")
     axes[1].set_title(f"jump times → staircase at rate {rate:.2f} in 1/log(1/α)")

@@ -4,6 +4,7 @@ analysis: rescaled time, log-form link, any $\alpha$ down to $10^{-300}$ and far
 from __future__ import annotations
 
 import math
+import numbers
 from typing import ClassVar
 
 import jax.numpy as jnp
@@ -73,9 +74,9 @@ class RescaledDiagonalNetwork(AbstractMirrorModel):
     d: int
 
     def __init__(self, d: int, *, alpha=None, log_alpha=None):
-        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1:
             raise ValueError(f"`d` must be a positive integer (the dimension); got {d!r}.")
-        self.d = d
+        self.d = int(d)
         self.log_inverse_alpha = _log_inverse_scale(alpha, log_alpha)
 
     @property

@@ -36,11 +36,13 @@ class StaircaseComparison(eqx.Module):
 
     @property
     def max_jump_error(self) -> float:
-        return float(np.nanmax(self.jump_errors)) if self.jump_errors.size else 0.0
+        """The largest jump-time error; NaN if any jump was not seen (never hidden)."""
+        return float(np.max(self.jump_errors)) if self.jump_errors.size else 0.0
 
     @property
     def max_plateau_error(self) -> float:
-        return float(np.nanmax(self.plateau_errors)) if self.plateau_errors.size else 0.0
+        """The largest plateau error; NaN if a plateau had no save time in its middle half."""
+        return float(np.max(self.plateau_errors)) if self.plateau_errors.size else 0.0
 
 
 def plateau_midpoints(staircase: Staircase) -> np.ndarray:
@@ -74,6 +76,14 @@ def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
             "compare_staircase needs a depth-2 network with one scale alpha < 1 (a "
             "RescaledDiagonalNetwork, or DiagonalNetwork.uniform(alpha, d) with alpha < 1); got "
             f"{type(sol.problem.model).__name__}."
+        )
+    if not isinstance(staircase, Staircase):
+        raise TypeError(f"`staircase` must be a Staircase (from fb.saddle_to_saddle); got "
+                        f"{type(staircase).__name__}.")
+    if sol.w is None or np.shape(sol.w)[-1] != staircase.saddles.shape[1]:
+        raise ValueError(
+            f"`staircase` has d = {staircase.saddles.shape[1]} coordinates but the solution's "
+            "predictor does not. Fix: compute the staircase on the data the flow was solved on."
         )
     if jumps is None:
         jumps = locate_jumps(sol)

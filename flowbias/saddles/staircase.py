@@ -21,10 +21,12 @@ switched off, and may come back later with either sign.
 
 from __future__ import annotations
 
+import numbers
 from fractions import Fraction
 
 import equinox as eqx
 import numpy as np
+import sympy
 
 from .constrained import SaddleDegeneracyError, kkt_violation, sign_constrained_least_squares
 
@@ -99,7 +101,7 @@ def _fractions(a, name: str) -> np.ndarray:
     for idx, v in np.ndenumerate(a):
         if isinstance(v, Fraction):
             out[idx] = v
-        elif hasattr(v, "p") and hasattr(v, "q"):  # a sympy Rational
+        elif isinstance(v, sympy.Rational):
             out[idx] = Fraction(int(v.p), int(v.q))
         else:
             try:
@@ -178,6 +180,11 @@ def saddle_to_saddle(X, y, *, exact: bool = False, max_jumps: int | None = None,
     """
     Xf, yf = _check(X, y)
     n, d = Xf.shape
+    if max_jumps is not None and (isinstance(max_jumps, bool) or not isinstance(
+            max_jumps, numbers.Integral) or max_jumps < 1):
+        raise ValueError(f"`max_jumps` must be a positive integer or None; got {max_jumps!r}.")
+    if not (isinstance(rtol, numbers.Real) and 0 < rtol <= 1e-3):
+        raise ValueError(f"`rtol` must be in (0, 1e-3]; got {rtol!r}. Fix: e.g. 1e-10.")
     max_jumps = 10 * d + 10 if max_jumps is None else int(max_jumps)
     if exact:
         Xq, yq = _fractions(X, "X"), _fractions(y, "y")
