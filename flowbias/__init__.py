@@ -96,10 +96,11 @@ from .saddles import (  # noqa: E402
     saddle_to_saddle as saddle_to_saddle,
 )
 from .solution import FlowProblem as FlowProblem, FlowSolution as FlowSolution  # noqa: E402
-from .solve import (  # noqa: E402
+from .solve import default_t1 as default_t1, flowsolve as flowsolve  # noqa: E402
+from .solver_choice import (  # noqa: E402
+    SolverChoice as SolverChoice,
+    choose_solver as choose_solver,
     default_solver as default_solver,
-    default_t1 as default_t1,
-    flowsolve as flowsolve,
 )
 from .spectra import (  # noqa: E402
     effective_rank as effective_rank,

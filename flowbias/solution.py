@@ -57,6 +57,9 @@ class FlowSolution(eqx.Module):
     - `stats`: solver statistics: `num_steps`, `num_accepted_steps`, `num_rejected_steps`,
       `max_steps`.
     - `problem`: the [`FlowProblem`][flowbias.FlowProblem] that was solved.
+    - `solver_choice`: which solver ran and why (see
+      [`choose_solver`][flowbias.choose_solver]), e.g. `"Kvaerno5: least squares with
+      cond(X X^T) = 1.4e+04, ..."`.
     """
 
     ts: Float[Array, " k"]
@@ -72,6 +75,7 @@ class FlowSolution(eqx.Module):
     stats: dict[str, Int[Array, ""]]
     log_t_end: Float[Array, ""]
     problem: FlowProblem
+    solver_choice: str = eqx.field(static=True, default="")
 
     @property
     def success(self) -> Bool[Array, ""]:

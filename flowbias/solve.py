@@ -9,7 +9,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 from jaxtyping import ArrayLike
 
 from ._validation import (
@@ -34,6 +33,7 @@ from .models import AbstractModel, LinearModel
 from .references import check_separable
 from .results import RESULTS, FlowSolveError, first_failure, from_diffrax
 from .solution import FlowProblem, FlowSolution
+from .solver_choice import SolverChoice, choose_solver
 
 
 _DEFAULT_T1_CLASSIFICATION = 1e100
@@ -71,37 +71,6 @@ def default_t1(model: AbstractModel, loss: AbstractLoss, X: ArrayLike) -> float:
     """
     X = as_data(X)
     return math.exp(_default_log_t1(model, loss, X))
-
-
-def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
-    """The solver [`flowsolve`][flowbias.flowsolve] uses when none is given.
-
-    - `stiff=True`: `diffrax.Kvaerno5` (5th order, L-stable ESDIRK), for the flows of
-      multiplicative parametrisations (diagonal networks, primal or dual), whose fast modes
-      scale with the fitted weights: at alpha = 1e-3 an explicit solver exceeds 1e5 steps
-      even on the n-dimensional dual flow of a 10 x 200 problem. Its stage equations are
-      solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol 1e-8) looser than the
-      step-size controller's; they are meaningful because the ODE state is integrated in
-      units of its own scale (see [`AbstractFlow.state_scale`][flowbias.AbstractFlow.state_scale]).
-      diffrax's default, `VeryChord` at the controller's tolerances, fails here in two ways:
-      on the exponential nonlinearity of separable flows its divergence test trips at large
-      steps and the solver stalls in rejected steps (10^4 rejections on a 20 x 5 problem,
-      against ~850 steps with this choice); and on diagonal networks at small scale, where the
-      Jacobian is ~1e-15, it rejects every step.
-    - `stiff=False`: `diffrax.Tsit5` (5th order, explicit), for linear models.
-      An implicit step builds a state-sized Jacobian (one Jacobian-vector product per state
-      entry) and factorises it, so on a 2000 x 1000 separable problem Kvaerno5 took 149 s to
-      t = 1e4 where Tsit5 took 0.33 s for the same steps and answer (`bench/separable.py`).
-
-    Which one a flow gets is [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]. For
-    badly conditioned least squares pass `solver=fb.default_solver(stiff=True)`: an explicit
-    solver needs ~kappa steps, and at cond(X X^T) = 1e4 (50 x 200) Tsit5 ran out of its 1e5
-    steps (`bench/least_squares.py --quick`).
-    `tests/test_solve.py` pins both against `diffrax.Dopri8` at rtol 1e-13.
-    """
-    if stiff:
-        return dfx.Kvaerno5(root_finder=optx.Chord(rtol=1e-6, atol=1e-8))
-    return dfx.Tsit5()
 
 
 # ---- the integration ------------------------------------------------------------------------
@@ -395,9 +364,10 @@ def flowsolve(
     - `flow`: the dynamics; default [`GradientFlow`][flowbias.GradientFlow]().
     - `time`: the time variable integrated in; default `LogTime()` for classification losses,
       `LinearTime()` otherwise.
-    - `solver`: any diffrax solver; default [`default_solver`][flowbias.default_solver]:
-      explicit Tsit5 for linear models, the stiff Kvaerno5 for diagonal networks (see
-      [`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]). Or
+    - `solver`: any diffrax solver; default chosen by [`choose_solver`][flowbias.choose_solver]
+      from the flow's stiffness: the stiff Kvaerno5 for diagonal networks and for badly
+      conditioned least squares (measured from the spectrum of $XX^\top$), explicit Tsit5
+      otherwise; `solution.solver_choice` says which ran and why. Or
       [`ExactLinearSolver`][flowbias.ExactLinearSolver]`()` for a linear model on the square
       loss: the closed form, at any t, with no steps.
     - `rtol`, `atol`: the step-size controller's tolerances, `rtol` in [1e-15, 1e-3] and
@@ -413,7 +383,11 @@ def flowsolve(
       $\kappa$ the condition number of $XX^\top$ on its range (the second for least squares
       without an interpolator; dividing by $\kappa$ makes the distance to the limit, not
       only the gradient, fall by `stop_ratio`$^{1/2}$; a traced measurement operator gets
-      no such correction). A diffrax event. Default `1e-20` for
+      no such correction). For a linear model the first gives
+      $\|w - w_\infty\| \le$ (`stop_ratio`$\,\kappa)^{1/2}\|w_0 - w_\infty\|$ at the stop: the
+      residual sees the weak directions $\kappa^{1/2}$ times less. (Dividing the loss level by
+      $\kappa$ too was tried and put it below an explicit solver's error floor, which the
+      loss reaches at about `rtol`$^2 L(0)$.) A diffrax event. Default `1e-20` for
       regression losses, off (`False`) for classification losses, which never converge.
       After a stop, later save times repeat the converged state and `solution.log_t_end` says
       when integration ended.
@@ -507,9 +481,14 @@ def flowsolve(
             s=s_save, result=result, error_estimate=err,
             rtol=jnp.asarray(np.finfo(np.float64).eps), stats=stats, log_t_end=log_ts[-1],
             problem=FlowProblem(model, loss, flow, time, X, y),
+            solver_choice="ExactLinearSolver: passed as `solver` (the closed form, no steps).",
         )
         return raise_if_failed(sol) if throw else sol
-    solver = default_solver(stiff=flow.is_stiff(model)) if solver is None else solver
+    if solver is None:
+        choice = choose_solver(model, loss, flow, X, log_t1)
+    else:
+        choice = SolverChoice(solver, f"{type(solver).__name__}: passed as `solver`.")
+    solver = choice.solver
     if stepsize_controller is None:
         # Steps land on the save times, so saved values carry the solver's full accuracy
         # rather than that of its (lower-order) dense interpolant.
@@ -536,6 +515,7 @@ def flowsolve(
         stats=stats,
         log_t_end=log_t_end,
         problem=FlowProblem(model, loss, flow, time, X, y),
+        solver_choice=choice.reason,
     )
     if throw:
         sol = raise_if_failed(sol)

@@ -294,16 +294,29 @@ def test_cli_errors_are_one_line_about_the_users_argument(tmp_path, capsys, arra
     assert re.search(match, line), line
 
 
-def test_cli_retries_stiff_when_the_explicit_solver_runs_out(tmp_path, capsys):
-    # A plain 50 x 50 Gaussian least-squares problem: Tsit5 hits max_steps (cond ~ 1e5).
+def test_cli_solver_follows_conditioning_and_retries_stiff(tmp_path, capsys):
+    # A plain 50 x 50 Gaussian least-squares problem (cond(X X^T) ~ 1e5): Tsit5 would need
+    # ~2e6 steps, so the library's choice is the stiff solver, and the result says why.
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(50, 50)), rng.normal(size=50)
-    data = _npz(tmp_path, X=X, y=y)
-    assert main(["solve", data, "--max-steps", "20000"]) == 0
+    assert main(["solve", _npz(tmp_path, X=X, y=y), "--max-steps", "20000"]) == 0
+    captured = capsys.readouterr()
+    res = json.loads(captured.out)
+    assert res["solver"].startswith("Kvaerno5: least squares with cond(X X^T)")
+    assert "retrying" not in captured.err
+    assert _rel(res["w"], np.linalg.solve(X, y)) <= 1e-6
+    # Where the explicit solver is chosen but runs out of steps, the command retries stiff.
+    U, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    V, _ = np.linalg.qr(rng.normal(size=(10, 6)))
+    X = U @ np.diag(np.geomspace(1.0, 0.05, 6)) @ V.T  # cond(X X^T) = 400: ~8000 Tsit5 steps
+    y = rng.normal(size=6)
+    data = _npz(tmp_path, name="mild.npz", X=X, y=y)
+    assert main(["solve", data, "--max-steps", "2000"]) == 0
     captured = capsys.readouterr()
     assert "retrying with the stiff one" in captured.err
     res = json.loads(captured.out)
-    assert _rel(res["w"], np.linalg.solve(X, y)) <= 1e-6
+    assert res["solver"].startswith("Kvaerno5: retried")
+    assert _rel(res["w"], np.linalg.pinv(X) @ y) <= 1e-8
 
 
 @pytest.mark.parametrize(

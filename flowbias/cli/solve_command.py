@@ -55,9 +55,9 @@ def add_arguments(solve) -> None:
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
     num = solve.add_argument_group("solver")
     num.add_argument("--solver", choices=SOLVERS, default="auto",
-                     help="auto: explicit Tsit5 for linear models, stiff Kvaerno5 for diagonal "
-                     "networks, retrying with the stiff one if the explicit one runs out of "
-                     "steps (default: auto)")
+                     help="auto: the library's choice (stiff Kvaerno5 for diagonal networks "
+                     "and ill-conditioned least squares, explicit Tsit5 otherwise), retrying "
+                     "with the stiff one if the explicit one runs out of steps (default: auto)")
     num.add_argument("--max-steps", type=int, default=100_000, help="step cap (default 100000)")
     num.add_argument("--rtol", type=float, default=1e-10, help="relative tolerance (1e-10)")
     num.add_argument("--atol", type=float, default=1e-12,
@@ -175,15 +175,17 @@ def _solve(fb, args, model, loss, flow, X, y, ts=None):
     if args.log10_t1 is not None:
         kwargs["log_t1"] = args.log10_t1 * math.log(10.0)
     auto = args.solver == "auto"
-    stiff = flow.is_stiff(model) if auto else args.solver == "stiff"
-    sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=stiff),
-                       **kwargs)
+    solver = None if auto else fb.default_solver(stiff=args.solver == "stiff")
+    sol = fb.flowsolve(model, loss, X, y, args.t1, solver=solver, **kwargs)
+    stiff = sol.solver_choice.startswith("Kvaerno5")
+    name = sol.solver_choice
     if auto and not stiff and bool(sol.result == fb.RESULTS.max_steps_reached):
         print(f"note: the explicit solver ran out of its {args.max_steps} steps; retrying with "
               "the stiff one (--solver stiff).", file=sys.stderr)
         sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=True),
                            **kwargs)
         stiff = True
+        name = f"Kvaerno5: retried after Tsit5 ran out of its {args.max_steps} steps."
     stats = sol.stats
     if (bool(sol.result == fb.RESULTS.max_steps_reached)
             and int(stats["num_rejected_steps"]) > 0.9 * int(stats["num_steps"])):
@@ -195,7 +197,7 @@ def _solve(fb, args, model, loss, flow, X, y, ts=None):
         kwargs["rtol"] = rtol
         sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=stiff),
                            **kwargs)
-    return sol, "stiff (Kvaerno5)" if stiff else "explicit (Tsit5)"
+    return sol, name
 
 
 def _time_unit(model):

@@ -135,7 +135,7 @@ def locate_jumps(sol: FlowSolution, *, level: float | None = None,
     s = np.asarray(sol.s)
     states = np.asarray(sol.state)
     end = float(np.asarray(p.time.s_of_log_t(sol.log_t_end)))
-    from ..solve import default_solver  # a leaf import: solve.py imports the flows
+    from ..solver_choice import default_solver  # a leaf import: it imports the flows
 
     solver = default_solver(stiff=p.flow.is_stiff(p.model))
     rtol = jnp.asarray(min(float(sol.rtol), 1e-10))

@@ -1,0 +1,131 @@
+"""Which diffrax solver a flow gets by default, and why."""
+
+from __future__ import annotations
+
+import math
+
+import diffrax as dfx
+import equinox as eqx
+import jax
+import numpy as np
+import optimistix as optx
+
+from ._validation import is_concrete
+from .data import gram_eigenvalues, num_points
+from .flows import AbstractFlow, DualFlow, GradientFlow
+from .losses import AbstractLoss, SquareLoss
+from .models import AbstractModel, LinearModel
+
+
+# An explicit 5th-order Runge-Kutta method is stable on a real negative eigenvalue -lambda
+# for h lambda up to ~3.3 (Tsit5 and Dopri5 alike), so on least squares it needs at least
+# lambda_max t1 / 3.3 steps, whatever its tolerance.
+_EXPLICIT_STABILITY = 3.3
+# Above this many stability-limited steps the implicit solver is cheaper (it takes a few
+# hundred steps on least squares at rtol 1e-10, each with a Jacobian of the state's size).
+_EXPLICIT_STEP_BUDGET = 20_000
+# An implicit step forms and factorises a dense (size x size) Jacobian; beyond this size
+# that costs more than the explicit steps it saves.
+_IMPLICIT_MAX_STATE = 2_000
+
+
+def default_solver(stiff: bool = True) -> dfx.AbstractSolver:
+    """The two solvers [`flowsolve`][flowbias.flowsolve] chooses between when none is given
+    (which one a run got, and why, is `solution.solver_choice`).
+
+    - `stiff=True`: `diffrax.Kvaerno5` (5th order, L-stable ESDIRK), for the flows of
+      multiplicative parametrisations (diagonal networks, primal or dual), whose fast modes
+      scale with the fitted weights: at alpha = 1e-3 an explicit solver exceeds 1e5 steps
+      even on the n-dimensional dual flow of a 10 x 200 problem; and for badly conditioned
+      least squares. Its stage equations are
+      solved by `optimistix.Chord` with tolerances (rtol 1e-6, atol 1e-8) looser than the
+      step-size controller's; they are meaningful because the ODE state is integrated in
+      units of its own scale (see [`AbstractFlow.state_scale`][flowbias.AbstractFlow.state_scale]).
+      diffrax's default, `VeryChord` at the controller's tolerances, fails here in two ways:
+      on the exponential nonlinearity of separable flows its divergence test trips at large
+      steps and the solver stalls in rejected steps (10^4 rejections on a 20 x 5 problem,
+      against ~850 steps with this choice); and on diagonal networks at small scale, where the
+      Jacobian is ~1e-15, it rejects every step.
+    - `stiff=False`: `diffrax.Tsit5` (5th order, explicit), for linear models.
+      An implicit step builds a state-sized Jacobian (one Jacobian-vector product per state
+      entry) and factorises it, so on a 2000 x 1000 separable problem Kvaerno5 took 149 s to
+      t = 1e4 where Tsit5 took 0.33 s for the same steps and answer (`bench/separable.py`).
+
+    `tests/test_solve.py` pins both against `diffrax.Dopri8` at rtol 1e-13.
+    """
+    if stiff:
+        return dfx.Kvaerno5(root_finder=optx.Chord(rtol=1e-6, atol=1e-8))
+    return dfx.Tsit5()
+
+
+class SolverChoice(eqx.Module):
+    """The solver a run got by default and the reason, in words (`solution.solver_choice`).
+
+    **Fields:**
+
+    - `solver`: the diffrax solver.
+    - `reason`: why this one: the flow's stiffness, or for least squares the measured
+      condition number and the steps an explicit solver would need.
+    """
+
+    solver: dfx.AbstractSolver
+    reason: str = eqx.field(static=True)
+
+
+def _state_size(flow: AbstractFlow, model: AbstractModel, X) -> int:
+    return sum(int(np.size(leaf)) for leaf in jax.tree.leaves(flow.init_state(model, X)))
+
+
+def choose_solver(
+    model: AbstractModel, loss: AbstractLoss, flow: AbstractFlow, X, log_t1
+) -> SolverChoice:
+    r"""The default solver for this run, following its measured stiffness.
+
+    - Diagonal networks and other multiplicative parametrisations
+      ([`AbstractFlow.is_stiff`][flowbias.AbstractFlow.is_stiff]): the stiff solver.
+    - A linear model on the square loss (gradient or dual flow, data given as values): the
+      flow is linear with rates the eigenvalues $\lambda_k$ of $XX^\top/n$. An explicit
+      5th-order method needs at least $\lambda_{\max} t_1 / 3.3$ steps (its stability limit),
+      which at the default horizon $t_1 = 60/\lambda_{\min}$ is $\approx 18\,\kappa$ with
+      $\kappa = \mathrm{cond}(XX^\top)$. Above 20000 such steps the stiff solver is chosen,
+      unless the state has more than 2000 entries (a dense implicit step would cost more);
+      then the reason names the closed form ([`ExactLinearSolver`][flowbias.ExactLinearSolver])
+      or the n-dimensional `DualFlow`.
+    - Otherwise the explicit solver (separable flows in log time are mildly stiff, but an
+      implicit step's Jacobian costs more than the steps it saves; `bench/separable.py`).
+
+    **Returns:** a [`SolverChoice`][flowbias.SolverChoice].
+    """
+    if flow.is_stiff(model):
+        return SolverChoice(default_solver(stiff=True),
+                            f"Kvaerno5: the flow of {type(model).__name__} is stiff (its fast "
+                            "modes scale with the fitted weights).")
+    linear = (isinstance(model, LinearModel) and isinstance(loss, SquareLoss)
+              and type(flow) in (GradientFlow, DualFlow))
+    if not linear:
+        return SolverChoice(default_solver(stiff=False),
+                            "Tsit5: explicit, for flows not marked stiff (AbstractFlow.is_stiff); "
+                            "an implicit step's Jacobian costs a state-sized factorisation.")
+    if not (is_concrete(log_t1) and all(is_concrete(a) for a in jax.tree.leaves(X))):
+        return SolverChoice(default_solver(stiff=False),
+                            "Tsit5: the data or t1 are traced, so their conditioning is "
+                            "unknown here; pass `solver=` if they are ill-conditioned.")
+    eig = gram_eigenvalues(X) / num_points(X)
+    lam_max = float(np.max(eig)) if eig.size else 0.0
+    positive = eig[eig > lam_max * 1e-12] if lam_max > 0 else eig[:0]
+    kappa = float(positive.max() / positive.min()) if positive.size else 1.0
+    log_steps = math.log(max(lam_max, 1e-300)) + float(log_t1) - math.log(_EXPLICIT_STABILITY)
+    steps = math.exp(min(log_steps, 700.0))
+    facts = f"cond(X X^T) = {kappa:.2g}, so an explicit solver needs >= {steps:.2g} steps"
+    if steps <= _EXPLICIT_STEP_BUDGET:
+        return SolverChoice(default_solver(stiff=False), f"Tsit5: least squares with {facts}.")
+    size = _state_size(flow, model, X)
+    if size > _IMPLICIT_MAX_STATE:
+        return SolverChoice(default_solver(stiff=False),
+                            f"Tsit5: least squares with {facts}, but an implicit step on "
+                            f"{size} state entries costs more; for speed pass "
+                            "`solver=fb.ExactLinearSolver()` (closed form) or "
+                            "`flow=fb.DualFlow()` (n entries).")
+    return SolverChoice(default_solver(stiff=True),
+                        f"Kvaerno5: least squares with {facts} (its stability limit); the "
+                        "L-stable implicit solver takes a few hundred.")

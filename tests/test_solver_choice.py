@@ -1,0 +1,62 @@
+"""The default solver follows the measured stiffness, and the solution says which ran."""
+
+import numpy as np
+import pytest
+
+import flowbias as fb
+
+
+def _conditioned(n, d, cond, seed=0):
+    """n x d data with cond(X X^T) = cond exactly (singular values geomspaced)."""
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V, _ = np.linalg.qr(rng.normal(size=(d, n)))
+    return U @ np.diag(np.geomspace(1.0, cond**-0.5, n)) @ V.T
+
+
+@pytest.mark.parametrize(
+    "cond, flow, expected",
+    [(10.0, fb.GradientFlow(), "Tsit5"), (1e4, fb.GradientFlow(), "Kvaerno5"),
+     (1e4, fb.DualFlow(), "Kvaerno5")],
+)
+def test_least_squares_choice_follows_condition_number(cond, flow, expected):
+    X = _conditioned(6, 10, cond)
+    model, loss = fb.LinearModel(np.zeros(10)), fb.SquareLoss()
+    log_t1 = np.log(fb.default_t1(model, loss, X))
+    choice = fb.choose_solver(model, loss, flow, X, log_t1)
+    assert type(choice.solver).__name__ == expected
+    # The reason states the measured condition number (independently: numpy's eigvalsh).
+    eig = np.linalg.eigvalsh(X @ X.T)
+    assert f"cond(X X^T) = {eig[-1] / eig[0]:.2g}" in choice.reason
+
+
+def test_large_state_keeps_explicit_and_names_the_alternatives():
+    X = _conditioned(4, 2500, 1e5)
+    model, loss = fb.LinearModel(np.zeros(2500)), fb.SquareLoss()
+    choice = fb.choose_solver(model, loss, fb.GradientFlow(), X,
+                              np.log(fb.default_t1(model, loss, X)))
+    assert type(choice.solver).__name__ == "Tsit5"
+    assert "ExactLinearSolver" in choice.reason and "DualFlow" in choice.reason
+    # The dual state has n = 4 entries: the stiff solver is affordable there.
+    dual = fb.choose_solver(model, loss, fb.DualFlow(), X, np.log(fb.default_t1(model, loss, X)))
+    assert type(dual.solver).__name__ == "Kvaerno5"
+
+
+def test_stiff_models_and_classification():
+    X = _conditioned(3, 5, 10.0)
+    net = fb.DiagonalNetwork.uniform(0.1, 5)
+    assert type(fb.choose_solver(net, fb.SquareLoss(), fb.DualFlow(), X, 1.0).solver).__name__ \
+        == "Kvaerno5"
+    lin = fb.choose_solver(fb.LinearModel(np.zeros(5)), fb.ExponentialLoss(), fb.GradientFlow(),
+                           X, np.log(1e100))
+    assert type(lin.solver).__name__ == "Tsit5"
+
+
+def test_solution_records_the_choice_and_a_passed_solver():
+    X = _conditioned(3, 5, 10.0)
+    y = np.arange(3.0)
+    sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y,
+                       solver=fb.ExactLinearSolver())
+    assert sol.solver_choice.startswith("ExactLinearSolver")
+    sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y, t1=1.0)
+    assert sol.solver_choice.startswith("Tsit5: least squares with cond(X X^T) = 10")
