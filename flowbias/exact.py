@@ -26,7 +26,7 @@ class ExactLinearSolver(eqx.Module):
 
     ??? cite "Source"
         The closed form of linear gradient flow; e.g. Sutherland, *CPSC 532D lecture notes*,
-        UBC 2025 (project seed 000), Prop. 13.1 for the limit.
+        UBC 2025, Prop. 13.1 for the limit.
     """
 
     def path(

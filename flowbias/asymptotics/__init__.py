@@ -1,5 +1,5 @@
 r"""Asymptotics of separable flows: $w(t) = \hat w\log t + \tilde w + o(1)$, its offsets, rates
-and diagnostics (THEORY rows L3, L4).
+and diagnostics (Soudry et al., JMLR 2018; Ji & Telgarsky, ALT 2021).
 
 - [`predict_asymptotics`][flowbias.asymptotics.predict_asymptotics]: from the SVM dual alone.
 - [`diagnose`][flowbias.asymptotics.diagnose] and

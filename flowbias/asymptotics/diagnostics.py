@@ -17,7 +17,7 @@ Given saved $w(t)$ (a [`FlowSolution`][flowbias.FlowSolution] or a
 ??? cite "References"
 
     Soudry et al., JMLR 2018, Theorems 3-4 (asymptotic form, $\log\log t$ residual); Ji &
-    Telgarsky, ALT 2021 (rates). Project THEORY rows L3, L4.
+    Telgarsky, ALT 2021 (rates).
 """
 
 from __future__ import annotations

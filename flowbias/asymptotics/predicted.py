@@ -53,7 +53,7 @@ $\|w(t) - \hat w \log t\|$ grows like $\log\log t$.
     $-\log(n a_i)$ up to the step size) and Theorem 4 (the $\log\log t$ residual in the
     degenerate case); Nacson et al., *Convergence of Gradient Descent on Separable Data*,
     AISTATS 2019 (normalised steps); Ji & Telgarsky, *Characterizing the implicit bias via a
-    primal-dual analysis*, ALT 2021. Project THEORY rows L3, L4.
+    primal-dual analysis*, ALT 2021.
 """
 
 from __future__ import annotations

@@ -24,7 +24,8 @@ than three remain the rate is *not measurable* on that window and [`fit_rate`][]
     Soudry et al., JMLR 2018 (direction error $\sim 1/\log t$); Ji & Telgarsky, *Risk and
     parameter convergence of logistic regression*, 2018, and ALT 2021 (margin gap
     $O(\log n/\log t)$ with constant steps, $O(\log n / t)$ with steps $\propto 1/L$);
-    Nacson et al., AISTATS 2019. Project THEORY row L4.
+    Nacson et al., *Convergence of Gradient Descent on Separable Data*, AISTATS 2019
+    (normalised steps).
 """
 
 from __future__ import annotations

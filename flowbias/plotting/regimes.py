@@ -1,6 +1,7 @@
-r"""Plots of the two regimes of diagonal networks (THEORY D2-D6): where the limit $w(\alpha)$
-sits between the min-$\ell_1$ ("rich") and the min-$\ell_2$ ("kernel") interpolators, what it
-costs on test data, and the incremental (one coordinate at a time) learning at small $\alpha$.
+r"""Plots of the two regimes of diagonal networks (Woodworth et al., COLT 2020): where the limit
+$w(\alpha)$ sits between the min-$\ell_1$ ("rich") and the min-$\ell_2$ ("kernel")
+interpolators, what it costs on test data, and the incremental (one coordinate at a time)
+learning at small $\alpha$ (Gissin et al., ICLR 2020).
 
 [`plot_regime_distances`][flowbias.plotting.plot_regime_distances] and
 [`plot_test_error`][flowbias.plotting.plot_test_error] take the limits of an $\alpha$ sweep as
@@ -153,7 +154,7 @@ def plot_test_error(
 def incremental_coordinates(w: np.ndarray, top: int | None = None, rtol: float = 1e-3):
     r"""The coordinates [`plot_incremental_learning`][flowbias.plotting.plot_incremental_learning]
     draws, largest final $|w_i|$ first: the `top` largest, or (default) those with
-    $|w_i(t_1)| > $ `rtol` $\cdot\max_j |w_j(t_1)|$."""
+    $\lvert w_i(t_1)\rvert > \mathtt{rtol}\cdot\max_j \lvert w_j(t_1)\rvert$."""
     final = np.abs(w[-1])
     order = np.argsort(-final, kind="stable")
     if top is not None:
@@ -168,10 +169,11 @@ def plot_incremental_learning(
 ) -> Axes:
     r"""Plot $|w_i(t)|$ of the coordinates that matter against $\log_{10} t$, on a log y axis.
 
-    At small initial scale $\alpha$ a diagonal network learns incrementally (THEORY D6): all
-    coordinates sit near $\alpha^2$ until, one after another, each jumps to its final size,
-    with plateaus of the loss in between (saddle-to-saddle dynamics; the jump times grow like
-    $\log(1/\alpha)$). One line per coordinate, labelled $w_i$, largest final $|w_i|$ first.
+    At small initial scale $\alpha$ a diagonal network learns incrementally (Gissin,
+    Shalev-Shwartz & Daniely, ICLR 2020; Pesme & Flammarion, NeurIPS 2023): all coordinates sit
+    near $\alpha^2$ until, one after another, each jumps to its final size, with plateaus of the
+    loss in between (saddle-to-saddle dynamics; the jump times grow like $\log(1/\alpha)$). One
+    line per coordinate, labelled $w_i$, largest final $|w_i|$ first.
     Points where $w_i(t) = 0$ exactly (and $t = 0$) are left out.
 
     **Arguments:**

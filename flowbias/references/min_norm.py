@@ -80,7 +80,8 @@ def least_squares_limit(
 
         The row-space invariance and the resulting limit are classical; see e.g. Gunasekar,
         Lee, Soudry & Srebro, *Characterizing Implicit Bias in Terms of Optimization Geometry*,
-        ICML 2018, and the lecture notes in the project seeds (Prop. 13.1).
+        ICML 2018, and D. J. Sutherland, *CPSC 532D lecture notes*, ch. 13 "Implicit
+        regularization and margins", University of British Columbia, Fall 2025, Prop. 13.1.
     """
     X, y, w0 = _validate(X, y, w0)
     step, _, _ = _pinv_step(X, y - X @ w0, rcond)
@@ -103,9 +104,9 @@ def min_norm_interpolator(
 
     the limit of gradient flow on the square loss from $w_0$. It is computed as
     $w_0 + X^+(y - Xw_0)$ (same as [`least_squares_limit`][]), then checked to interpolate:
-    if $\|Xw - y\| > $ `tol` $\cdot (\|X\|_2 \|w\| + \|y\|)$ no interpolator exists
-    ($y \notin \operatorname{range}(X)$) and a `ValueError` is raised. The check needs
-    concrete values, so it is skipped under `jax.jit` / `jax.vmap`.
+    if $\lVert Xw - y\rVert > \mathtt{tol}\cdot(\lVert X\rVert_2 \lVert w\rVert + \lVert y\rVert)$
+    no interpolator exists ($y \notin \operatorname{range}(X)$) and a `ValueError` is raised.
+    The check needs concrete values, so it is skipped under `jax.jit` / `jax.vmap`.
 
     **Arguments:**
 
@@ -119,7 +120,10 @@ def min_norm_interpolator(
 
     ??? cite "Reference"
 
-        Project THEORY row L1; the lecture notes in the project seeds, Prop. 13.1.
+        D. J. Sutherland, *CPSC 532D lecture notes*, ch. 13 "Implicit regularization and
+        margins", University of British Columbia, Fall 2025, Prop. 13.1 (the limit of any method
+        started at $w_0$ whose updates lie in the span of the past gradients, when it converges
+        to a minimiser of the loss).
     """
     X, y, w0 = _validate(X, y, w0)
     if not tol > 0:

@@ -53,8 +53,9 @@ class SVMSolution(eqx.Module):
       and dual infeasibility $\max_i (-a_i)_+ / \|\hat w\|^2$ (at the optimum $\sum_i a_i =
       \|\hat w\|^2$, which sets the scale of $a$).
     - `support_degenerate`: whether some support vector has $a_i \approx 0$ or the support
-      vectors' $z_i$ are linearly dependent. Then $a$ is not unique, and finer asymptotics of the
-      flow (THEORY row L3) may not hold in their simplest form.
+      vectors' $z_i$ are linearly dependent. Then $a$ is not unique, and the finer asymptotics
+      of the flow (a bounded remainder $w(t) - \hat w\log t$, Soudry et al., JMLR 2018) may not
+      hold in their simplest form.
 
     ??? cite "Reference"
 
@@ -168,7 +169,7 @@ def hard_margin_svm(
     ??? cite "Reference"
 
         Soudry, Hoffer, Nacson, Gunasekar & Srebro, *The Implicit Bias of Gradient Descent on
-        Separable Data*, JMLR 2018, Theorem 3; project THEORY row L2.
+        Separable Data*, JMLR 2018, Theorem 3.
     """
     Xn, yn, Z = _signed_data(X, y, "hard_margin_svm")
     if not 0 < tol < 1:

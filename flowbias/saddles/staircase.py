@@ -70,7 +70,8 @@ class Staircase(eqx.Module):
         return self.saddles[-1]
 
     def active_sets(self, rtol: float = 1e-12) -> list[tuple[int, ...]]:
-        """The support of each saddle (coordinates with $|\\beta_i| > $ `rtol` max|beta|)."""
+        """The support of each saddle: the coordinates with
+        $\\lvert\\beta_i\\rvert > \\mathtt{rtol}\\cdot\\max_j\\lvert\\beta_j\\rvert$."""
         out = []
         for beta in self.saddles:
             m = float(np.max(np.abs(beta))) if beta.size else 0.0
