@@ -1,6 +1,7 @@
 """The command line: JSON contract and one-line errors with exit status 2."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import CLASSIFICATION, REGRESSION
 
-from flowbias.cli.main import main
+from flowbias_cli.main import main
 
 
 def _npz(tmp_path, name="data.npz", **arrays):
@@ -37,7 +38,7 @@ def test_solve_square_json_contract(tmp_path):
 def test_solve_classification_stdout(tmp_path, capsys, loss):
     p = CLASSIFICATION[1]
     data = _npz(tmp_path, X=p.X, y=p.y)
-    assert main(["solve", data, "--loss", loss, "--t1", "1e100"]) == 0
+    assert main(["solve", data, "--loss", loss, "--t1", "1e100", "--json", "-"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["limit"]["kind"] == "hard_margin_svm"
     w_hat = p.svm_direction
@@ -103,7 +104,7 @@ def test_pickled_npz_refused(tmp_path, capsys):
 
 def test_console_script_exit_status_and_no_traceback(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "flowbias.cli.main", "solve", str(tmp_path / "nope.npz")],
+        [sys.executable, "-m", "flowbias_cli.main", "solve", str(tmp_path / "nope.npz")],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2
@@ -112,10 +113,15 @@ def test_console_script_exit_status_and_no_traceback(tmp_path):
 
 def test_tour_quick_writes_report(tmp_path, capsys):
     out = tmp_path / "tour"
+    out.mkdir()
+    stale = out / "figure_of_an_earlier_run.png"
+    stale.write_bytes(b"")
+    os.utime(stale, (0, 0))
     assert main(["tour", "--quick", "--out", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["all_passed"] and len(report["checks"]) >= 5
     assert len(report["figures"]) >= 3 and all((out / f).is_file() for f in report["figures"])
+    assert stale.name not in report["figures"]  # only what this run wrote
     assert "L1 limit" in capsys.readouterr().out
 
 
@@ -153,3 +159,49 @@ def test_bad_diagonal_input(tmp_path, capsys, arrays, extra, match):
     assert main(["solve", data, "--model", "diagonal", *extra]) == 2
     line = _error_line(capsys)
     assert match in line, line
+
+
+@pytest.mark.parametrize(
+    "argv, status",
+    [(["--help"], 0), (["--version"], 0), (["solve", "--help"], 0),
+     (["solve", "data.npz", "--t1", "-1"], 2), (["solve", "missing.npz"], 2),
+     (["tour", "--bogus"], 2)],
+    ids=["help", "version", "solve-help", "bad-t1", "missing-file", "bad-option"],
+)
+def test_help_version_and_argument_errors_answer_without_jax(tmp_path, argv, status):
+    # In a fresh interpreter: the command line parses and checks its arguments before the
+    # library (and JAX, ~5 s to import) is loaded; only running a command imports them.
+    code = ("import sys\nfrom flowbias_cli.main import main\ntry:\n    rc = main(sys.argv[1:])\n"
+            "except SystemExit as e:\n    rc = e.code\n"
+            "print('imported:', sorted(m for m in ('jax', 'flowbias') if m in sys.modules), rc)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.stdout.strip().splitlines()[-1] == f"imported: [] {status}", proc.stderr
+    if status == 2:
+        assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
+
+
+def test_version_is_the_installed_distribution(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as e:
+        main(["--version"])
+    assert e.value.code == 0
+    assert capsys.readouterr().out.strip() == f"flowbias {version('flowbias')}"
+
+
+def test_summary_by_default_and_json_on_request(tmp_path, capsys):
+    p = REGRESSION[0]
+    data = _npz(tmp_path, X=p.X, y=p.y, w0=p.w0)
+    out = tmp_path / "out.json"
+    assert main(["solve", data, "--json", str(out)]) == 0
+    captured = capsys.readouterr()
+    res = json.loads(out.read_text())
+    # The summary states what ran and the numbers of the JSON, in a few lines.
+    lines = captured.out.strip().splitlines()
+    assert lines[0] == (f"flowbias solve: linear model, square loss, n x d = {p.X.shape[0]} x "
+                        f"{p.X.shape[1]}, t1 = {res['t1']:.3g}")
+    assert f"agreement  {res['agreement']:.3g} (relative error)" in captured.out
+    assert f"{res['num_steps']} in" in captured.out and "result     success" in captured.out
+    assert captured.err.strip() == f"result written to {out}"
+    assert res["wall_s"] > 0

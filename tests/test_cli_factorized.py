@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from helpers import RAZIN_COHEN_MIN_NUCLEAR, razin_cohen
 
-from flowbias.cli.main import main
+from flowbias_cli.main import main
 
 
 def _npz(tmp_path, name="data.npz", **arrays):
@@ -58,7 +58,7 @@ def test_sensing_json(tmp_path, capsys):
     W_star = np.outer([1.0, 2.0, 0.0], [1.0, 0.0, 1.0])
     data = _npz(tmp_path, A=A, y=np.einsum("kij,ij->k", A, W_star))
     assert main(["solve", data, "--model", "factorized", "--init", "gaussian", "--seed", "1",
-                 "--t1", "100"]) == 0
+                 "--t1", "100", "--json", "-"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["problem"]["data"] == "sensing" and res["problem"]["init"] == "gaussian"
     np.testing.assert_allclose(np.einsum("kij,ij->k", A, np.array(res["W"])),

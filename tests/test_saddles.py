@@ -251,7 +251,7 @@ def test_locate_jumps_needs_a_dual_flow():
 
 
 def test_cli_saddles_exact_with_flow(tmp_path, capsys):
-    from flowbias.cli.main import main
+    from flowbias_cli.main import main
 
     X, y = saddle_switch_off()
     data, out = tmp_path / "d.npz", tmp_path / "out.json"
@@ -271,7 +271,7 @@ def test_cli_saddles_exact_with_flow(tmp_path, capsys):
     (["--alpha", "1e-3", "--log10-alpha", "-5"], "not both"),
 ])
 def test_cli_saddles_bad_input(tmp_path, capsys, argv, match):
-    from flowbias.cli.main import main
+    from flowbias_cli.main import main
 
     X, y = saddle_switch_off()
     data = tmp_path / "d.npz"
@@ -285,7 +285,7 @@ def test_cli_saddles_bad_input(tmp_path, capsys, argv, match):
 
 
 def test_cli_saddles_zero_targets(tmp_path, capsys):
-    from flowbias.cli.main import main
+    from flowbias_cli.main import main
 
     X, _ = saddle_switch_off()
     data = tmp_path / "d.npz"
@@ -332,7 +332,7 @@ def test_random_instance_converges_at_first_order():
 def test_cli_solve_diagonal_reports_jumps(tmp_path):
     import json
 
-    from flowbias.cli.main import main
+    from flowbias_cli.main import main
 
     X, y = saddle_switch_off()
     data, out = tmp_path / "d.npz", tmp_path / "out.json"

@@ -19,7 +19,7 @@ from helpers import diagonal_inverse_link_mpmath, random_separable, sparse_regre
 from hypothesis import HealthCheck, given, settings
 
 import flowbias as fb
-from flowbias.cli.main import main
+from flowbias_cli.main import main
 
 
 def _rel(a, b):
@@ -247,7 +247,7 @@ def test_failed_write_prints_the_result(tmp_path, capsys):
 def test_short_classification_solve_keeps_its_result(tmp_path, capsys):
     P = random_separable(20, 5, 1)
     data = _npz(tmp_path, X=P.X, y=P.y)
-    assert main(["solve", data, "--t1", "1", "--loss", "exp"]) == 0
+    assert main(["solve", data, "--t1", "1", "--loss", "exp", "--json", "-"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["diagnostics"]["available"] is False and "extrapolate" in (
         res["diagnostics"]["reason"])
@@ -299,7 +299,7 @@ def test_cli_solver_follows_conditioning_and_retries_stiff(tmp_path, capsys):
     # ~2e6 steps, so the library's choice is the stiff solver, and the result says why.
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(50, 50)), rng.normal(size=50)
-    assert main(["solve", _npz(tmp_path, X=X, y=y), "--max-steps", "20000"]) == 0
+    assert main(["solve", _npz(tmp_path, X=X, y=y), "--max-steps", "20000", "--json", "-"]) == 0
     captured = capsys.readouterr()
     res = json.loads(captured.out)
     assert res["solver"].startswith("Kvaerno5: least squares with cond(X X^T)")
@@ -311,7 +311,7 @@ def test_cli_solver_follows_conditioning_and_retries_stiff(tmp_path, capsys):
     X = U @ np.diag(np.geomspace(1.0, 0.05, 6)) @ V.T  # cond(X X^T) = 400: ~8000 Tsit5 steps
     y = rng.normal(size=6)
     data = _npz(tmp_path, name="mild.npz", X=X, y=y)
-    assert main(["solve", data, "--max-steps", "2000"]) == 0
+    assert main(["solve", data, "--max-steps", "2000", "--json", "-"]) == 0
     captured = capsys.readouterr()
     assert "retrying with the stiff one" in captured.err
     res = json.loads(captured.out)

@@ -19,7 +19,9 @@ def add_arguments(p) -> None:
                         "and measure its jumps against the staircase; default: no flow")
     p.add_argument("--log10-alpha", type=float, default=None, dest="log10_alpha",
                    help="the same, as log10(alpha) < 0, for scales below 1e-308 (e.g. -1000)")
-    p.add_argument("--json", metavar="PATH", help="write the result as JSON to PATH")
+    p.add_argument("--json", metavar="PATH",
+                   help="write the full result as JSON to PATH (`-`: print it instead of the "
+                   "summary); default: the summary only")
 
 
 def _log_alpha(args) -> float | None:
@@ -46,7 +48,7 @@ def run_saddles(args) -> tuple[dict, str | None]:
     X, y = np.asarray(arrays["X"], dtype=float), np.asarray(arrays["y"], dtype=float)
     if X.ndim != 2 or X.shape[1] < 1:
         raise UsageError(f"X must be a matrix with d >= 1 columns; got shape {X.shape}.")
-    if args.json:
+    if args.json and args.json != "-":
         check_output_path(args.json, args.data)
 
     import flowbias as fb

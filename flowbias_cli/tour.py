@@ -115,6 +115,7 @@ def run_tour(out: Path, *, quick: bool = False, progress: bool = True) -> bool:
     checks: list[Check] = []
     timings: dict[str, float] = {}
     start = time.perf_counter()
+    started = time.time() - 1.0  # file times: figures of this run, not of an earlier one
     for entry in tqdm(CATALOGUE, desc="flowbias tour", disable=not progress):
         t0 = time.perf_counter()
         checks.extend(entry.run(out, quick))
@@ -128,7 +129,7 @@ def run_tour(out: Path, *, quick: bool = False, progress: bool = True) -> bool:
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "timings_s": timings,
         "checks": [dataclasses.asdict(c) | {"passed": c.passed} for c in checks],
-        "figures": sorted(p.name for p in out.glob("*.png")),
+        "figures": sorted(p.name for p in out.glob("*.png") if p.stat().st_mtime >= started),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n{sum(c.passed for c in checks)}/{len(checks)} checks passed; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import numpy as np
 
@@ -95,7 +96,9 @@ def factorized_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object
     model = _model(fb, args, X.shape)
     loss = fb.SquareLoss()
     limit = fb.predicted_limit(model, loss, X, y)  # validates the data before the flow
+    start = time.perf_counter()
     sol, solver_name = solve(model, loss, fb.GradientFlow(), X, y)
+    wall = time.perf_counter() - start
     W = np.asarray(sol.observable_final)
     log_t1 = float(sol.log_ts[-1])
     ok = bool(sol.success)
@@ -111,6 +114,7 @@ def factorized_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object
         "message": sol.message,
         "error_estimate": float(sol.error_estimate),
         "solver": solver_name,
+        "wall_s": wall,
         "singular_values": np.asarray(fb.singular_values(W)).tolist(),
         "nuclear_norm": float(fb.nuclear_norm(W)),
         "effective_rank": float(fb.effective_rank(W)),

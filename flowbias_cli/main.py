@@ -1,13 +1,18 @@
 """`flowbias solve`, `flowbias saddles` and `flowbias tour`.
 
-Bad input exits with status 2 and a single line on stderr starting with `error:` that names
-the problem and the fix; no traceback. A solve that fails still writes its (flagged) result.
+A command prints a short summary (what ran, the limit, the agreement, steps, wall time); the
+full result is JSON, written with `--json PATH` (or printed with `--json -`). Bad input exits
+with status 2 and a single line on stderr starting with `error:` that names the problem and
+the fix; no traceback. A solve that fails still writes its (flagged) result. Parsing and the
+argument checks run before JAX is imported: `--help`, `--version` and argument errors answer
+at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .io import UsageError, dumps
@@ -20,8 +25,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
+def _version() -> str:
+    try:
+        return version("flowbias")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown (not installed)"
+
+
 def _build_parser() -> _Parser:
     parser = _Parser(prog="flowbias", description="Implicit bias of gradient methods, computed.")
+    parser.add_argument("--version", action="version", version=f"flowbias {_version()}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     solve = sub.add_parser("solve", help="integrate a flow on DATA.npz and compare to theory")
     add_arguments(solve)
@@ -30,9 +43,13 @@ def _build_parser() -> _Parser:
         "jump times and saddles), and optionally the flow at a tiny alpha measured against it")
     add_saddles_arguments(saddles)
     tour = sub.add_parser("tour", help="run the catalogue of results on built-in data")
-    tour.add_argument("--out", default="flowbias-tour", help="output folder (figures, report)")
-    tour.add_argument("--quick", action="store_true", help="smaller problems, for CI")
-    tour.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tour.add_argument("--out", default="flowbias-tour",
+                      help="output folder for the figures and report.json (default: "
+                      "flowbias-tour)")
+    tour.add_argument("--quick", action="store_true",
+                      help="smaller problems, for CI (about 5 minutes instead of 10)")
+    tour.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
+                      help="hide the progress bar")
     return parser
 
 
@@ -40,52 +57,47 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())
 
 
-def _emit(result: dict, path: str | None) -> str | None:
-    """Print or write the result; on a failed write print it instead and say why."""
+def _emit(result: dict, path: str | None, summary: str) -> str | None:
+    """Print the summary and write the JSON to `path` (`-`: print the JSON instead of the
+    summary); on a failed write print the JSON and say why."""
     text = dumps(result)
-    if not path:
+    if path == "-":
         print(text)
         return None
-    try:
-        Path(path).write_text(text + "\n")
-    except OSError as e:
-        print(text)
-        return (f"could not write --json {path!r} ({type(e).__name__}: {e.strerror or e}); the "
-                "result is printed above instead.")
-    print(f"result written to {path}", file=sys.stderr)
+    if path:
+        try:
+            Path(path).write_text(text + "\n")
+        except OSError as e:
+            print(text)
+            return (f"could not write --json {path!r} ({type(e).__name__}: {e.strerror or e}); "
+                    "the result is printed above instead.")
+    print(summary)
+    if path:
+        print(f"result written to {path}", file=sys.stderr)
     return None
 
 
-def _solve(args) -> int:
-    from .solve_command import run_solve
-
-    result, error = run_solve(args)
-    write_error = _emit(result, args.json)
+def _report(result: dict, error: str | None, path: str | None, summary) -> int:
+    write_error = _emit(result, path, summary(result))
     message = error or write_error
     if message:
         print(f"error: {message}", file=sys.stderr)
         return 2
     return 0
+
+
+def _solve(args) -> int:
+    from .solve_command import run_solve, summary
+
+    result, error = run_solve(args)
+    return _report(result, error, args.json, summary)
 
 
 def _saddles(args) -> int:
     from .saddles_command import run_saddles, summary
 
     result, error = run_saddles(args)
-    print(summary(result))
-    write_error = None
-    if args.json:
-        try:
-            Path(args.json).write_text(dumps(result) + "\n")
-            print(f"result written to {args.json}", file=sys.stderr)
-        except OSError as e:
-            print(dumps(result))
-            write_error = f"could not write --json {args.json!r} ({e}); printed above instead."
-    message = error or write_error
-    if message:
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    return 0
+    return _report(result, error, args.json, summary)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import numpy as np
 
@@ -63,7 +64,10 @@ def add_arguments(solve) -> None:
     num.add_argument("--atol", type=float, default=1e-12,
                      help="absolute tolerance, relative to the state's scale (1e-12)")
     solve.add_argument("--json", default=None, metavar="PATH",
-                       help="write the JSON result here (default: print it)")
+                       help="write the full result as JSON to PATH (`-`: print it instead of "
+                       "the summary); default: the summary only")
+    solve.add_argument("--quiet", action="store_true",
+                       help="no progress bar (it is shown on stderr when that is a terminal)")
 
 
 def _check_arguments(args) -> None:
@@ -170,6 +174,10 @@ def _solve(fb, args, model, loss, flow, X, y, ts=None):
     """Run the flow with the command line's solver options (auto: retry stiff on max_steps)."""
     kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol,
                   atol=args.atol)
+    if not args.quiet and sys.stderr.isatty():
+        import diffrax
+
+        kwargs["progress_meter"] = diffrax.TqdmProgressMeter()
     if ts is not None:  # save times on the default horizon, which still claims convergence
         kwargs.update(ts=ts, require_convergence=True)
     if args.log10_t1 is not None:
@@ -216,7 +224,7 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     arrays = load_npz(args.data)
     if args.model != "factorized":
         _check_arrays(args, arrays, args.data)
-    if args.json:
+    if args.json and args.json != "-":
         check_output_path(args.json, args.data)
 
     import flowbias as fb
@@ -257,7 +265,9 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         t1 = fb.default_t1(model, loss, X)
         dense = np.linspace(0.0, min(t_end, t1), 800)
         ts = np.concatenate([dense, np.geomspace(dense[-1], t1, 60)[1:]]) if t_end < t1 else dense
+    start = time.perf_counter()
     sol, solver_name = _solve(fb, args, model, loss, flow, X, y, ts)
+    wall = time.perf_counter() - start
     w = np.asarray(sol.w_final)
     log_t1 = float(sol.log_ts[-1])
     ok = bool(sol.success)
@@ -272,6 +282,7 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         "message": sol.message,
         "error_estimate": float(sol.error_estimate),
         "solver": solver_name,
+        "wall_s": wall,
         "limit": {"kind": limit.kind, "w": np.asarray(limit.w).tolist()},
         "agreement": float(fb.agreement(w, limit)),
         "agreement_measure": limit.agreement_measure,
@@ -295,6 +306,33 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         except ValueError as e:
             result["diagnostics"] = {"available": False, "reason": " ".join(str(e).split())}
     return result, _failure(fb, ok, sol.message, sol.result)
+
+
+def summary(result: dict) -> str:
+    """A few lines for a person: what ran, the limit, the agreement, steps and wall time."""
+    p = result["problem"]
+    limit = result["limit"]
+    agreement = limit.get("agreement", result.get("agreement"))
+    measure = limit.get("agreement_measure", result.get("agreement_measure"))
+    size = (f"{p['n']} measurements of a {p['shape'][0]} x {p['shape'][1]} matrix"
+            if "shape" in p else f"n x d = {p['n']} x {p['d']}")
+    horizon = (f"t1 = 1e{result['log10_t1']:.4g}" if result["t1"] is None
+               else f"t1 = {result['t1']:.3g}")
+    lines = [
+        f"flowbias solve: {p['model']} model, {p['loss'] if 'loss' in p else 'square'} loss, "
+        f"{size}, {horizon}",
+        f"  solver     {result['solver']}",
+        f"  steps      {result['num_steps']} in {result['wall_s']:.1f} s (with compilation)",
+        f"  loss       {result['loss']:.3g} at the end",
+        f"  limit      {limit['kind']}",
+        f"  agreement  {agreement:.3g} ({measure.replace('_', ' ')})",
+        f"  result     {'success' if result['success'] else 'FAILED: ' + result['message']}",
+    ]
+    if "jumps" in result:
+        jumps = ", ".join(f"{t:.4g}" for t in result["jumps"])
+        lines.append(f"  jumps      t / log(1/alpha) = {jumps}")
+    lines.append("  (the full result: --json PATH, or --json - to print it)")
+    return "\n".join(lines)
 
 
 def _failure(fb, ok: bool, message: str, outcome) -> str | None:

@@ -1,1 +1,0 @@
-"""The `flowbias` command line."""
