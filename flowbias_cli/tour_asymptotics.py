@@ -1,4 +1,4 @@
-"""Tour entries for the asymptotics of separable flows (THEORY L3-L4)."""
+"""Tour entries for the asymptotics of separable flows (catalogue rows L3-L4)."""
 
 from __future__ import annotations
 

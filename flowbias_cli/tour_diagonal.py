@@ -1,4 +1,4 @@
-"""Tour entries for diagonal linear networks (THEORY D1-D4)."""
+"""Tour entries for diagonal linear networks (catalogue rows D1-D4)."""
 
 from __future__ import annotations
 

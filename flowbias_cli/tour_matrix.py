@@ -1,4 +1,4 @@
-"""Tour entries for matrix factorisation (THEORY M1)."""
+"""Tour entries for matrix factorisation (catalogue row M1)."""
 
 from __future__ import annotations
 

@@ -197,3 +197,40 @@ def test_errors(regression):
         plotting.plot_rowspace_deviation(sol, problem.X[:, :5], problem.w0)
     with pytest.raises(TypeError, match="FlowSolution"):
         plotting.plot_log_loss(np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [lambda sol, p: plotting.plot_log_loss(sol),
+     lambda sol, p: plotting.plot_norm(sol),
+     lambda sol, p: plotting.plot_direction_error(sol, p.svm_direction)],
+    ids=["log_loss", "norm", "direction_error"],
+)
+def test_plots_say_what_was_run(classification, draw):
+    problem, sol = classification
+    ax = draw(sol, problem)
+    n, d = problem.X.shape
+    assert ax.get_title() == f"linear model, exp loss, n x d = {n} x {d}, t1 = 1e100"
+    assert ax.get_xlabel() == r"$\log_{10} t$" and ax.get_ylabel().startswith("$")
+
+
+def test_caller_title_kept_and_overview_titled(regression):
+    problem, sol = regression
+    _, ax = plt.subplots()
+    ax.set_title("mine")
+    assert plotting.plot_distance(sol, problem.min_norm_limit, ax=ax).get_title() == "mine"
+    axes = plotting.plot_overview(sol, problem.min_norm_limit, direction=False)
+    n, d = problem.X.shape
+    t1 = float(np.exp(sol.log_ts[-1]))
+    assert axes[0].figure.get_suptitle() == (f"linear model, square loss, n x d = {n} x {d}, "
+                                             f"t1 = {t1:.3g}")
+    assert [a.get_title() for a in axes] == ["loss", "norm", "distance to the limit"]
+    assert all(a.get_xlabel() and a.get_ylabel() for a in axes)
+
+
+def test_run_title_of_a_diagonal_network_names_depth_and_scale():
+    X, y = np.eye(2, 3), np.ones(2)
+    sol = fb.flowsolve(fb.DiagonalNetwork.uniform(0.01, 3, depth=3), fb.SquareLoss(), X, y,
+                       t1=10.0, flow=fb.DualFlow())
+    assert plotting.run_title(sol) == ("diagonal net w = u^3 - v^3, alpha = 0.01, square loss, "
+                                       "n x d = 2 x 3, t1 = 10, dual flow")

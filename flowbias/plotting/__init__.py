@@ -3,9 +3,11 @@ regimes of diagonal networks across initial scales.
 
 Every function takes a [`FlowSolution`][flowbias.FlowSolution] (or, for the regime plots, the
 limits of a sweep), draws on the matplotlib Axes `ax` (a new figure when `ax=None`), returns
-the Axes, and never shows the figure itself.
+the Axes, and never shows the figure itself. Plots of one flow are titled with what was run
+([`run_title`][flowbias.plotting.run_title]) unless the Axes has a title already.
 """
 
+from ._common import run_title as run_title
 from .asymptotics import (
     plot_gaps as plot_gaps,
     plot_loss_times_t as plot_loss_times_t,

@@ -12,7 +12,16 @@ import math
 
 import numpy as np
 
+from ..data import AbstractMeasurements
+from ..flows import DualFlow, EndToEndFlow, NormalisedGradientFlow
 from ..limits import PredictedLimit
+from ..losses import ExponentialLoss, LogisticLoss, SquareLoss
+from ..models import (
+    DiagonalNetwork,
+    LinearModel,
+    MatrixFactorization,
+    RescaledDiagonalNetwork,
+)
 from ..references import SVMSolution
 from ..solution import FlowSolution
 
@@ -39,6 +48,66 @@ def _check_single_run(sol: FlowSolution) -> None:
             "plot one run at a time. Fix: select one, e.g. "
             "`jax.tree.map(lambda a: a[i], sol)`."
         )
+
+
+def _scale(a: np.ndarray) -> str:
+    return f"alpha = {a.flat[0]:.3g}" if a.size and np.all(a == a.flat[0]) else "vector init"
+
+
+def _model_words(model) -> str:
+    if isinstance(model, LinearModel):
+        return "linear model"
+    if isinstance(model, DiagonalNetwork):
+        D = model.depth
+        form = f"u^{D}" if model.tied else f"u^{D} - v^{D}"
+        u0 = np.abs(np.asarray(model.mirror.u0))
+        both = u0 if model.tied else np.concatenate([u0, np.abs(np.asarray(model.mirror.v0))])
+        return f"diagonal net w = {form}, {_scale(both)}"
+    if isinstance(model, RescaledDiagonalNetwork):
+        log10_alpha = -float(model.log_inverse_alpha) / _LN10
+        return f"diagonal net w = u^2 - v^2, alpha = 1e{log10_alpha:.4g}"
+    if isinstance(model, MatrixFactorization):
+        form = "P P^T" if model.symmetric else "product of factors"
+        return f"matrix factorisation ({form}, depth {model.depth})"
+    return type(model).__name__
+
+
+def _loss_words(loss) -> str:
+    for kind, words in ((SquareLoss, "square loss"), (ExponentialLoss, "exp loss"),
+                        (LogisticLoss, "logistic loss")):
+        if isinstance(loss, kind):
+            return words
+    return type(loss).__name__
+
+
+def _flow_words(flow) -> str:
+    for kind, words in ((DualFlow, "dual flow"), (NormalisedGradientFlow, "normalised flow"),
+                        (EndToEndFlow, "end-to-end flow")):
+        if isinstance(flow, kind):
+            return f", {words}"
+    return ""
+
+
+def run_title(sol: FlowSolution) -> str:
+    """What was run, in one line: model (with its initial scale), loss, data size, horizon and
+    flow, e.g. `linear model, exp loss, n x d = 20 x 5, t1 = 1e100`. The default title of every
+    plot of one flow."""
+    _check_single_run(sol)
+    p = sol.problem
+    X = p.X
+    if isinstance(X, AbstractMeasurements):
+        size = f"{X.num_measurements} measurements"
+    else:
+        size = f"n x d = {X.shape[0]} x {X.shape[1]}"
+    log10_t1 = float(np.asarray(sol.log_ts)[-1]) / _LN10
+    horizon = f"t1 = 1e{log10_t1:.4g}" if log10_t1 >= 4 else f"t1 = {10 ** log10_t1:.3g}"
+    return f"{_model_words(p.model)}, {_loss_words(p.loss)}, {size}, {horizon}{_flow_words(p.flow)}"
+
+
+def title_once(ax, sol: FlowSolution) -> None:
+    """Give `ax` the run's title unless it has one already (a caller's own stays)."""
+    if not ax.get_title():
+        ax.set_title(run_title(sol), fontsize="medium")
 
 
 def log10_t(sol: FlowSolution) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..solution import FlowSolution
+from ._common import run_title
 from .trajectories import plot_direction_error, plot_distance, plot_log_loss, plot_norm
 
 
@@ -38,7 +39,8 @@ def plot_overview(
       settings answer different questions).
     - `axes`: three Axes to draw on; a new figure is made when `None`.
 
-    **Returns:** a NumPy array of the three Axes.
+    **Returns:** a NumPy array of the three Axes; a new figure's title says what was run
+    ([`run_title`][flowbias.plotting.run_title]).
 
     ```python
     import numpy as np
@@ -54,10 +56,13 @@ def plot_overview(
     if axes is None:
         import matplotlib.pyplot as plt
 
-        _, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+        fig.suptitle(run_title(sol))
     axes = np.asarray(axes, dtype=object).ravel()
     if axes.shape != (3,):
         raise ValueError(f"`axes` must hold exactly 3 Axes; got {axes.size}.")
+    for ax in axes:  # panel titles, not the run's (the figure's title says what ran)
+        ax.set_title(" ")
     plot_log_loss(sol, ax=axes[0])
     axes[0].set_title("loss")
     if direction:

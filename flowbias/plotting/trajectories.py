@@ -15,7 +15,15 @@ import numpy as np
 from jaxtyping import ArrayLike
 
 from ..solution import FlowSolution
-from ._common import LOG10_T_LABEL, as_vector, get_ax, line, log10_t, trajectory
+from ._common import (
+    LOG10_T_LABEL,
+    as_vector,
+    get_ax,
+    line,
+    log10_t,
+    title_once,
+    trajectory,
+)
 
 
 if TYPE_CHECKING:
@@ -44,6 +52,7 @@ def plot_log_loss(sol: FlowSolution, ax: Axes | None = None, **plot_kwargs) -> A
     line(ax, x, y, keep, **plot_kwargs)
     ax.set_xlabel(LOG10_T_LABEL)
     ax.set_ylabel(r"$\log_{10} L(w(t))$")
+    title_once(ax, sol)
     return ax
 
 
@@ -74,6 +83,7 @@ def plot_norm(
         ax.legend()
     ax.set_xlabel(LOG10_T_LABEL)
     ax.set_ylabel(r"$\|w(t)\|_2$")
+    title_once(ax, sol)
     return ax
 
 
@@ -120,7 +130,9 @@ def plot_direction_error(
     if not np.any(w_ref):
         raise ValueError("`w_ref` is zero: it has no direction to compare with.")
     y = one_minus_cos_path(w, w_ref)
-    return _log_y_path(ax, x, y, keep, r"$1 - \cos\angle(w(t), w_{ref})$", **plot_kwargs)
+    ax = _log_y_path(ax, x, y, keep, r"$1 - \cos\angle(w(t), w_{ref})$", **plot_kwargs)
+    title_once(ax, sol)
+    return ax
 
 
 def plot_distance(
@@ -152,7 +164,9 @@ def plot_distance(
             "`plot_norm(sol)` instead, which is the distance to 0."
         )
     y = np.linalg.norm(w - w_ref, axis=-1) / ref_norm
-    return _log_y_path(ax, x, y, keep, r"$\|w(t) - w_{ref}\| \,/\, \|w_{ref}\|$", **plot_kwargs)
+    ax = _log_y_path(ax, x, y, keep, r"$\|w(t) - w_{ref}\| \,/\, \|w_{ref}\|$", **plot_kwargs)
+    title_once(ax, sol)
+    return ax
 
 
 def rowspace_deviation_path(w: np.ndarray, X: np.ndarray, w0: np.ndarray) -> np.ndarray:
@@ -195,7 +209,9 @@ def plot_rowspace_deviation(
         raise ValueError(f"`X` must have shape (n, {d}) to match w(t); got {X.shape}.")
     w0 = as_vector(w0, d, "w0")
     y = rowspace_deviation_path(w, X, w0)
-    return _log_y_path(ax, x, y, keep, r"$\|(I - P_X)(w(t) - w_0)\|$", **plot_kwargs)
+    ax = _log_y_path(ax, x, y, keep, r"$\|(I - P_X)(w(t) - w_0)\|$", **plot_kwargs)
+    title_once(ax, sol)
+    return ax
 
 
 def _log_y_path(ax, x, y, keep, ylabel: str, **plot_kwargs) -> Axes:

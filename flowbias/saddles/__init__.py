@@ -1,4 +1,5 @@
-"""Saddle-to-saddle dynamics of diagonal networks at vanishing initialisation (THEORY D6)."""
+"""Saddle-to-saddle dynamics of diagonal networks at vanishing initialisation (Pesme and
+Flammarion, NeurIPS 2023)."""
 
 from .compare import (
     StaircaseComparison as StaircaseComparison,

@@ -1,6 +1,7 @@
 """Symbolic layer: sympy derivations and their numerically stable JAX compilations.
 
-Diagonal linear networks (THEORY D1-D5): [`derive_diagonal`][flowbias.symbolic.derive_diagonal]
+Diagonal linear networks (Woodworth et al., COLT 2020; Azulay et al., ICML 2021):
+[`derive_diagonal`][flowbias.symbolic.derive_diagonal]
 derives link, inverse link, dual potential, mirror potential and regime limits with sympy;
 [`DiagonalMirror`][flowbias.symbolic.DiagonalMirror] evaluates them in float64 JAX.
 """

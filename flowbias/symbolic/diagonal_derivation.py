@@ -33,7 +33,8 @@ $\phi = \frac{u_0 v_0}{4} q\big(\tfrac{w}{u_0 v_0}\big) - \frac{w}{4}\log\frac{u
       (depth 2 and depth $D$ links, $q$, the $\alpha \to 0$ / $\alpha \to \infty$ limits).
     - S. Azulay, E. Moroshko, M. S. Nacson, B. Woodworth, N. Srebro, A. Globerson, D. Soudry.
       *On the implicit bias of initialization shape*, ICML 2021 (vector $u_0, v_0$).
-    - Seed 001 (lecture notes, "Diagonal linear models"): the tied model and its
+    - *Foundations of Deep Learning*, ch. 7, "Diagonal linear models" (lecture notes, NYU
+      Tandon, Spring 2022): the tied model and its
       $w \log(w/\alpha^2) - w$ potential.
 """
 

@@ -36,7 +36,8 @@ problem itself is ill-conditioned; errors are then small in the backward sense.
 ??? cite "Sources"
     - B. Woodworth et al., *Kernel and rich regimes in overparametrized models*, COLT 2020.
     - S. Azulay et al., *On the implicit bias of initialization shape*, ICML 2021.
-    - Seed 001, "Diagonal linear models" (tied model).
+    - *Foundations of Deep Learning*, ch. 7 "Implicit regularization", section "Diagonal
+      linear models" (lecture notes, NYU Tandon, Spring 2022): the tied model.
 """
 
 from __future__ import annotations

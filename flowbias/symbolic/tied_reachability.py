@@ -12,7 +12,8 @@ model cannot reach the data; $s^\star = 0$: non-negative interpolators all touch
 (the flow's limit then has zero coordinates); $s^\star > 0$: a strictly positive one exists.
 
 ??? cite "Sources"
-    - Seed 001, "Diagonal linear models": the tied model expresses only $w \ge 0$.
+    - *Foundations of Deep Learning*, ch. 7, "Diagonal linear models" (lecture notes, NYU
+      Tandon, Spring 2022): the tied model expresses only $w \ge 0$.
 """
 
 from __future__ import annotations
