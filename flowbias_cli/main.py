@@ -47,7 +47,7 @@ def _build_parser() -> _Parser:
                       help="output folder for the figures and report.json (default: "
                       "flowbias-tour)")
     tour.add_argument("--quick", action="store_true",
-                      help="smaller problems, for CI (about 5 minutes instead of 10)")
+                      help="smaller problems, for CI (about 5 minutes instead of 12 on 2 cores)")
     tour.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
                       help="hide the progress bar")
     return parser

@@ -39,9 +39,11 @@ def _l1(out: Path, quick: bool) -> list[Check]:
     Q, _ = np.linalg.qr(X.T)  # orthonormal basis of rowspace(X)
     dev = np.asarray(sol.w) - w0
     off = float(np.max(np.linalg.norm(dev - (dev @ Q) @ Q.T, axis=-1)))
-    fig, axes = plt.subplots(1, 4, figsize=(17, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(17, 3.9))
     plotting.plot_overview(sol, limit.w, direction=False, axes=axes[:3])
     plotting.plot_rowspace_deviation(sol, X, w0, ax=axes[3])
+    axes[3].set_title("distance from w0 + rowspace(X)")
+    fig.suptitle(f"L1: {plotting.run_title(sol)}; limit argmin ||w - w0|| s.t. Xw = y")
     _save(fig, out / "L1_min_norm.png")
     return [
         Check("L1 limit, square loss from w0", "argmin ||w - w0|| s.t. Xw = y",
@@ -67,8 +69,16 @@ def _l2(loss_name: str, t1: float) -> Callable[[Path, bool], list[Check]]:
         limit = fb.predicted_limit(model, loss, X, y)
         sol = fb.flowsolve(model, loss, X, y, t1)
         err = float(fb.agreement(sol.w_final, limit))
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
         plotting.plot_overview(sol, limit.w, direction=True, axes=axes)
+        # The theory on the panel: 1 - cos closes like 1/log^2 t (up to log log t factors;
+        # Soudry et al. 2018), drawn through the last point.
+        log10_t = np.linspace(2.0, np.log10(t1), 100)
+        c = err * np.log(t1) ** 2
+        axes[2].plot(log10_t, c / (log10_t * np.log(10.0)) ** 2, ":", color="0.3",
+                     label=r"$\propto 1/\log^2 t$ (theory)")
+        axes[2].legend(fontsize="small")
+        fig.suptitle(f"L2: {plotting.run_title(sol)}; direction -> hard-margin SVM")
         _save(fig, out / f"L2_{loss_name}_t{int(np.log10(t1))}.png")
         return [
             Check(f"L2 direction, {loss_name} loss, t = {t1:.0e}", "hard-margin SVM direction",

@@ -87,7 +87,19 @@ def _d3_regimes(out: Path, quick: bool) -> list[Check]:
         axes[depth - 2].set_title(f"depth {depth}: limit vs min-l1 / min-l2")
     rng = np.random.default_rng(7)
     X_test = rng.normal(size=(200, d))
-    plotting.plot_test_error(alphas, limits[2], X_test, X_test @ w_star, ax=axes[2])
+    y_test = X_test @ w_star
+    for depth in (2, 3):
+        plotting.plot_test_error(alphas, limits[depth], X_test, y_test, ax=axes[2],
+                                 label=f"depth {depth} limit")
+    for w_ref, name, style in ((w_l1, "min-l1 interpolator", "--"),
+                               (w_l2, "min-l2 interpolator", ":")):
+        axes[2].axhline(float(np.mean((X_test @ w_ref - y_test) ** 2)), color="0.4",
+                        linestyle=style, linewidth=1.0, label=name)
+    axes[2].legend(fontsize="small")
+    axes[2].set_title(f"test error, {X_test.shape[0]} fresh points, {int(np.sum(w_star != 0))}-"
+                      "sparse truth")
+    fig.suptitle(f"D3: diagonal net u^D - v^D, square loss, n x d = {n} x {d}, dual flow to "
+                 "convergence, alpha = 1e-4 ... 1e2: rich (min-l1) to kernel (min-l2)")
     save_figure(fig, out / "D3_regimes.png")
     return [
         Check("D3 alpha = 1e-30 -> min-l1 (rich)", "argmin ||w||_1 s.t. Xw = y (LP)",

@@ -248,6 +248,7 @@ def test_plots_return_axes(fast_exp):
     )
     for f, ax in zip(fns, axs.flat, strict=True):
         assert f(dg, ax=ax) is ax
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     ax = plotting.plot_residual(fast_exp, FAST.X, FAST.y)
     assert ax.get_xlabel() == r"$\log\log t$"
     with pytest.raises(ValueError, match="X=..."):

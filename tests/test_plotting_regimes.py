@@ -110,8 +110,9 @@ def test_test_error(sweep):
     ax = plotting.plot_test_error(alphas, ws, X_test, y_test, label="D = 2")
     assert isinstance(ax, Axes)
     assert len(ax.get_lines()) == 1
-    assert ax.get_xscale() == "log"
-    assert ax.get_lines()[0].get_label() == "D = 2"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_lines()[0].get_label() == "D = 2" and ax.get_legend() is not None
+    assert ax.get_xlabel() and ax.get_ylabel()
     expected = np.array(
         [np.mean([(X_test[j] @ w - y_test[j]) ** 2 for j in range(7)]) for w in ws]
     )

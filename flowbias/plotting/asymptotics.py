@@ -6,7 +6,8 @@ Each function takes either an
 [`diagnose`][flowbias.asymptotics.diagnose]) or a trajectory (a
 [`FlowSolution`][flowbias.FlowSolution] or a
 [`DescentPath`][flowbias.asymptotics.DescentPath]) together with `X, y` (and optionally
-`loss=`, `flow=`), draws on `ax` (a new figure when `None`), and returns the Axes.
+`loss=`, `flow=`), draws on `ax` (a new figure when `None`), titles it with the quantity
+drawn (unless it has a title), and returns the Axes.
 Use [`plot_norm`][flowbias.plotting.plot_norm] and
 [`plot_log_loss`][flowbias.plotting.plot_log_loss] for $\|w\|$ and $\log L$ against $\log t$.
 """
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 _LN10 = math.log(10.0)
+
+
+def _panel_title(ax, title: str) -> None:
+    """Name the quantity drawn, unless the caller has titled the Axes."""
+    if not ax.get_title():
+        ax.set_title(title, fontsize="medium")
 
 
 def _diag(obj, X, y, kwargs):
@@ -65,6 +72,7 @@ def plot_residual(dg, X=None, y=None, ax: Axes | None = None, **kwargs) -> Axes:
         ax.legend()
     ax.set_xlabel(r"$\log\log t$")
     ax.set_ylabel(r"$\|w(t) - \hat w\, g(t)\|$")
+    _panel_title(ax, "residual after the max-margin growth")
     return ax
 
 
@@ -98,6 +106,7 @@ def plot_offsets(dg, X=None, y=None, ax: Axes | None = None, **kwargs) -> Axes:
     ax.set_xlabel(LOG10_T_LABEL)
     ax.set_ylabel(r"$|z_i\cdot\rho(t) + \log(n a_i)|$")
     ax.legend(fontsize="small")
+    _panel_title(ax, "support-vector offsets: error against -log(n a_i)")
     return ax
 
 
@@ -122,6 +131,7 @@ def plot_gaps(dg, X=None, y=None, ax: Axes | None = None, **kwargs) -> Axes:
     ax.set_xlabel(r"$t$" if linear else r"$\log t$")
     ax.set_ylabel("gap (dashed: slope $-1$)")
     ax.legend(fontsize="small")
+    _panel_title(ax, "angle to the SVM direction and margin gap")
     return ax
 
 
@@ -144,4 +154,5 @@ def plot_loss_times_t(dg, X=None, y=None, ax: Axes | None = None, **kwargs) -> A
         ax.legend()
     ax.set_xlabel(LOG10_T_LABEL)
     ax.set_ylabel(r"$t\,L(w(t))$")
+    _panel_title(ax, "loss times t")
     return ax

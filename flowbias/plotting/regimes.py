@@ -117,7 +117,7 @@ def plot_test_error(
     **plot_kwargs,
 ) -> Axes:
     r"""Plot the mean squared test error $\frac1m\|X_{test}\,w(\alpha) - y_{test}\|^2$ of
-    each limit against $\alpha$ (log x axis).
+    each limit against $\alpha$ (log x axis; log y axis when every error is positive).
 
     With a sparse ground truth the rich regime (small $\alpha$, near min-$\ell_1$) generalises
     far better than the kernel regime (large $\alpha$, min-$\ell_2$). NaN rows are left out.
@@ -144,10 +144,15 @@ def plot_test_error(
     ax = get_ax(ax)
     kwargs = dict(plot_kwargs)
     kwargs.setdefault("marker", ".")
-    line(ax, alphas, mean_squared_errors(ws, X_test, y_test), np.ones(alphas.shape, bool), **kwargs)
+    errors = mean_squared_errors(ws, X_test, y_test)
+    line(ax, alphas, errors, np.ones(alphas.shape, bool), **kwargs)
     ax.set_xscale("log")
+    if np.all(errors[np.isfinite(errors)] > 0):
+        ax.set_yscale("log")  # the rich regime's error is orders of magnitude below the kernel's
     ax.set_xlabel(r"initial scale $\alpha$")
-    ax.set_ylabel("mean squared test error")
+    ax.set_ylabel("mean squared test error (log scale)")
+    if "label" in plot_kwargs:
+        ax.legend(fontsize="small")
     return ax
 
 
