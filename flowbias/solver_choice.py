@@ -96,6 +96,13 @@ def choose_solver(
 
     **Returns:** a [`SolverChoice`][flowbias.SolverChoice].
     """
+    for value, name, kind in ((model, "model", AbstractModel), (loss, "loss", AbstractLoss),
+                              (flow, "flow", AbstractFlow)):
+        if not isinstance(value, kind):
+            raise TypeError(f"`{name}` must be a flowbias {kind.__name__[8:].lower()} (an "
+                            f"{kind.__name__}); got {type(value).__name__}.")
+    if is_concrete(log_t1) and not np.isfinite(float(np.asarray(log_t1))):
+        raise ValueError(f"`log_t1` must be finite (log of the horizon); got {log_t1!r}.")
     if flow.is_stiff(model):
         return SolverChoice(default_solver(stiff=True),
                             f"Kvaerno5: the flow of {type(model).__name__} is stiff (its fast "
@@ -110,6 +117,9 @@ def choose_solver(
         return SolverChoice(default_solver(stiff=False),
                             "Tsit5: the data or t1 are traced, so their conditioning is "
                             "unknown here; pass `solver=` if they are ill-conditioned.")
+    if not all(np.all(np.isfinite(np.asarray(a))) for a in jax.tree.leaves(X)):
+        raise ValueError("`X` contains NaN or inf: its spectrum, which sets the solver, is not "
+                         "defined. Fix: clean the data (flowsolve refuses it too).")
     eig = gram_eigenvalues(X) / num_points(X)
     lam_max = float(np.max(eig)) if eig.size else 0.0
     positive = eig[eig > lam_max * 1e-12] if lam_max > 0 else eig[:0]

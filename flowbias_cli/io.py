@@ -106,6 +106,25 @@ def jsonable(x):
     return x
 
 
+def run_fields(args, sol, solver_name: str, wall: float) -> dict:
+    """The fields every solve reports, whatever the model: horizon, final loss (also in log
+    form, finite past the float64 range), steps, outcome, solver and wall time."""
+    log_t1 = float(sol.log_ts[-1])
+    log_loss = float(sol.log_loss[-1])
+    return {
+        "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
+        "log10_t1": log_t1 / math.log(10.0),
+        "loss": math.exp(log_loss) if log_loss < 709.78 else math.inf,  # inf: null in JSON
+        "log_loss": log_loss,
+        "num_steps": int(sol.num_steps),
+        "success": bool(sol.success),
+        "message": sol.message,
+        "error_estimate": float(sol.error_estimate),
+        "solver": solver_name,
+        "wall_s": wall,
+    }
+
+
 def dumps(result: dict) -> str:
     return json.dumps(jsonable(result), indent=2, allow_nan=False)
 

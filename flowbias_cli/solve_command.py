@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from .io import UsageError, check_depth_and_alpha, check_output_path, load_npz
+from .io import UsageError, check_depth_and_alpha, check_output_path, load_npz, run_fields
 from .solve_factorized import INITS, check_factorized_arguments, factorized_result
 
 
@@ -214,10 +214,6 @@ def _time_unit(model):
     return time_unit(model)
 
 
-def _exp(x: float) -> float:
-    return math.exp(x) if x < 709.78 else math.inf  # inf becomes null in the JSON
-
-
 def run_solve(args) -> tuple[dict | None, str | None]:
     """The result as a dict, and an error message if the run failed (the result is kept)."""
     _check_arguments(args)
@@ -269,20 +265,10 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     sol, solver_name = _solve(fb, args, model, loss, flow, X, y, ts)
     wall = time.perf_counter() - start
     w = np.asarray(sol.w_final)
-    log_t1 = float(sol.log_ts[-1])
     ok = bool(sol.success)
     result = {
         "w": w.tolist(),
-        "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
-        "log10_t1": log_t1 / math.log(10.0),
-        "loss": _exp(float(sol.log_loss[-1])),
-        "log_loss": float(sol.log_loss[-1]),
-        "num_steps": int(sol.num_steps),
-        "success": ok,
-        "message": sol.message,
-        "error_estimate": float(sol.error_estimate),
-        "solver": solver_name,
-        "wall_s": wall,
+        **run_fields(args, sol, solver_name, wall),
         "limit": {"kind": limit.kind, "w": np.asarray(limit.w).tolist()},
         "agreement": float(fb.agreement(w, limit)),
         "agreement_measure": limit.agreement_measure,

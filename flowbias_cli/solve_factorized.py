@@ -7,13 +7,12 @@ matrix, its spectrum, and the minimum nuclear norm fit it is compared with.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 
 import numpy as np
 
-from .io import UsageError, check_depth_and_alpha
+from .io import UsageError, check_depth_and_alpha, run_fields
 
 
 COMPLETION_KEYS = {"shape", "rows", "cols", "values"}
@@ -100,21 +99,10 @@ def factorized_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object
     sol, solver_name = solve(model, loss, fb.GradientFlow(), X, y)
     wall = time.perf_counter() - start
     W = np.asarray(sol.observable_final)
-    log_t1 = float(sol.log_ts[-1])
     ok = bool(sol.success)
-    log_loss = float(sol.log_loss[-1])
     result = {
         "W": W.tolist(),
-        "t1": args.t1 if args.t1 is not None else (math.exp(log_t1) if log_t1 < 709 else None),
-        "log10_t1": log_t1 / math.log(10.0),
-        "loss": math.exp(log_loss) if log_loss < 709.78 else math.inf,
-        "log_loss": log_loss,
-        "num_steps": int(sol.num_steps),
-        "success": ok,
-        "message": sol.message,
-        "error_estimate": float(sol.error_estimate),
-        "solver": solver_name,
-        "wall_s": wall,
+        **run_fields(args, sol, solver_name, wall),
         "singular_values": np.asarray(fb.singular_values(W)).tolist(),
         "nuclear_norm": float(fb.nuclear_norm(W)),
         "effective_rank": float(fb.effective_rank(W)),

@@ -60,3 +60,18 @@ def test_solution_records_the_choice_and_a_passed_solver():
     assert sol.solver_choice.startswith("ExactLinearSolver")
     sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y, t1=1.0)
     assert sol.solver_choice.startswith("Tsit5: least squares with cond(X X^T) = 10")
+
+
+def test_bad_arguments_named():
+    X = _conditioned(3, 5, 10.0)
+    model, loss, flow = fb.LinearModel(np.zeros(5)), fb.SquareLoss(), fb.GradientFlow()
+    with pytest.raises(TypeError, match="`flow`"):
+        fb.choose_solver(model, loss, "dual", X, 1.0)
+    with pytest.raises(TypeError, match="`model`"):
+        fb.choose_solver(np.zeros(5), loss, flow, X, 1.0)
+    with pytest.raises(ValueError, match="`log_t1`"):
+        fb.choose_solver(model, loss, flow, X, np.inf)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="`X` contains NaN"):
+        fb.choose_solver(model, loss, flow, bad, 1.0)
