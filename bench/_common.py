@@ -203,8 +203,12 @@ def write_results(name: str, payload: dict, out_dir: Path | str = RESULTS_DIR) -
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    payload = {"benchmark": name, "machine": machine_info(),
-               "command": "python " + " ".join(sys.argv), **payload}
+    payload = {
+        "benchmark": name,
+        "machine": machine_info(),
+        "command": "python " + " ".join(sys.argv),
+        **payload,
+    }
     path.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
     return path
 

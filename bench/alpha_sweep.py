@@ -107,19 +107,34 @@ def run_vmapped(alphas, X, y, flow, kw):
         sols, wall = _timed(lambda: go(alphas, None))
     steps = np.asarray(sols.stats["num_steps"])
     return sols, dict(
-        method="vmapped alpha_sweep", ok_runs=int(np.sum(np.asarray(sols.success))),
-        wall_s=wall, compile_s=max(first - second, 0.0), steps_sum=int(steps.sum()),
-        steps_max=int(steps.max()), lane_steps=int(steps.max()) * len(alphas),
+        method="vmapped alpha_sweep",
+        ok_runs=int(np.sum(np.asarray(sols.success))),
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps_sum=int(steps.sum()),
+        steps_max=int(steps.max()),
+        lane_steps=int(steps.max()) * len(alphas),
         traces_after_first=None if size is None else sweep_traces() - size,
-        peak_MiB=mem.peak_mib, steps_per_lane=steps.tolist())
+        peak_MiB=mem.peak_mib,
+        steps_per_lane=steps.tolist(),
+    )
 
 
 def run_loop(alphas, X, y, flow, d, kw):
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
 
     def one(a, t1=None):
-        return fb.flowsolve(fb.DiagonalNetwork.uniform(a, d), fb.SquareLoss(), Xj, yj, t1,
-                            flow=flow, num_save=2, throw=False, **kw)
+        return fb.flowsolve(
+            fb.DiagonalNetwork.uniform(a, d),
+            fb.SquareLoss(),
+            Xj,
+            yj,
+            t1,
+            flow=flow,
+            num_save=2,
+            throw=False,
+            **kw,
+        )
 
     size0 = _integrate._cached._cache_size()
     _, first = _timed(lambda: one(alphas[0] * 1.01, PROBE_T1))
@@ -135,12 +150,19 @@ def run_loop(alphas, X, y, flow, d, kw):
         wall = time.perf_counter() - t0
     steps = np.array([int(s.num_steps) for s in sols])
     row = dict(
-        method="Python loop of flowsolve", ok_runs=sum(bool(s.success) for s in sols),
-        wall_s=wall, compile_s=max(first - second, 0.0), steps_sum=int(steps.sum()),
-        steps_max=int(steps.max()), lane_steps=int(steps.sum()),
+        method="Python loop of flowsolve",
+        ok_runs=sum(bool(s.success) for s in sols),
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps_sum=int(steps.sum()),
+        steps_max=int(steps.max()),
+        lane_steps=int(steps.sum()),
         traces_first_call=size1 - size0,
-        traces_after_first=_integrate._cached._cache_size() - size1, peak_MiB=mem.peak_mib,
-        steps_per_run=steps.tolist(), seconds_per_run=times)
+        traces_after_first=_integrate._cached._cache_size() - size1,
+        peak_MiB=mem.peak_mib,
+        steps_per_run=steps.tolist(),
+        seconds_per_run=times,
+    )
     return np.stack([np.asarray(s.w_final) for s in sols]), row
 
 
@@ -155,15 +177,24 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
         used = solver
     alphas_np = np.logspace(args.log_alpha_min, args.log_alpha_max, args.num)
     alphas = jnp.asarray(alphas_np)
-    print(f"\n=== {name}: d = {d}, n = {n}, {args.num} alphas in "
-          f"[{alphas_np[0]:.3g}, {alphas_np[-1]:.3g}], {type(used).__name__} ===", flush=True)
+    print(
+        f"\n=== {name}: d = {d}, n = {n}, {args.num} alphas in "
+        f"[{alphas_np[0]:.3g}, {alphas_np[-1]:.3g}], {type(used).__name__} ===",
+        flush=True,
+    )
     sols, vrow = run_vmapped(alphas, X, y, flow, kw)
-    print(f"  vmapped: {vrow['wall_s']:.3f} s (+ {vrow['compile_s']:.2f} s compile), steps max "
-          f"{vrow['steps_max']}, new traces {vrow['traces_after_first']}", flush=True)
+    print(
+        f"  vmapped: {vrow['wall_s']:.3f} s (+ {vrow['compile_s']:.2f} s compile), steps max "
+        f"{vrow['steps_max']}, new traces {vrow['traces_after_first']}",
+        flush=True,
+    )
     w_loop, lrow = run_loop(alphas, X, y, flow, d, kw)
-    print(f"  loop:    {lrow['wall_s']:.3f} s (+ {lrow['compile_s']:.2f} s compile), steps sum "
-          f"{lrow['steps_sum']}; traces: first call {lrow['traces_first_call']}, after "
-          f"{lrow['traces_after_first']}", flush=True)
+    print(
+        f"  loop:    {lrow['wall_s']:.3f} s (+ {lrow['compile_s']:.2f} s compile), steps sum "
+        f"{lrow['steps_sum']}; traces: first call {lrow['traces_first_call']}, after "
+        f"{lrow['traces_after_first']}",
+        flush=True,
+    )
 
     w_vmap = np.asarray(sols.w_final)
     diff = np.abs(w_vmap - w_loop)
@@ -175,20 +206,41 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
     for i in checks:
         model = fb.DiagonalNetwork.uniform(float(alphas_np[i]), d)
         ref = np.asarray(fb.mirror_limit(model, X, y))
-        errs.append(dict(alpha=float(alphas_np[i]),
-                         vmapped=float(np.linalg.norm(w_vmap[i] - ref) / np.linalg.norm(ref)),
-                         loop=float(np.linalg.norm(w_loop[i] - ref) / np.linalg.norm(ref))))
+        errs.append(
+            dict(
+                alpha=float(alphas_np[i]),
+                vmapped=float(np.linalg.norm(w_vmap[i] - ref) / np.linalg.norm(ref)),
+                loop=float(np.linalg.norm(w_loop[i] - ref) / np.linalg.norm(ref)),
+            )
+        )
     ratio = lrow["wall_s"] / vrow["wall_s"]
     for r in (vrow, lrow):
-        rows.append(dict(variant=name, solver=type(used).__name__, d=d, n=n, num=args.num, **r,
-                         x_vs_vmapped=r["wall_s"] / vrow["wall_s"]))
-    summary.append(dict(
-        variant=name, solver=type(used).__name__, d=d, n=n, num=args.num,
-        loop_over_vmapped=ratio,
-        target_met=ratio >= TARGET, max_abs_diff_w=float(diff.max()),
-        max_rel_diff_w=float(rel_diff.max()),
-        max_rel_err_vs_mirror_limit=max(max(e["vmapped"], e["loop"]) for e in errs),
-        mirror_limit_checks=errs))
+        rows.append(
+            dict(
+                variant=name,
+                solver=type(used).__name__,
+                d=d,
+                n=n,
+                num=args.num,
+                **r,
+                x_vs_vmapped=r["wall_s"] / vrow["wall_s"],
+            )
+        )
+    summary.append(
+        dict(
+            variant=name,
+            solver=type(used).__name__,
+            d=d,
+            n=n,
+            num=args.num,
+            loop_over_vmapped=ratio,
+            target_met=ratio >= TARGET,
+            max_abs_diff_w=float(diff.max()),
+            max_rel_diff_w=float(rel_diff.max()),
+            max_rel_err_vs_mirror_limit=max(max(e["vmapped"], e["loop"]) for e in errs),
+            mirror_limit_checks=errs,
+        )
+    )
 
 
 def main() -> None:
@@ -202,15 +254,22 @@ def main() -> None:
     parser.add_argument("--primal-n", type=int, default=5)
     parser.add_argument("--skip-primal", action="store_true")
     parser.add_argument("--skip-dual", action="store_true")
-    parser.add_argument("--dual-solver", choices=["default", "tsit5", "kvaerno5"],
-                        default="default",
-                        help="the dual variant's solver: flowsolve's default for the flow, "
-                             "or fb.default_solver(stiff=False / True)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="passed to flowsolve (default: its own, 100000)")
+    parser.add_argument(
+        "--dual-solver",
+        choices=["default", "tsit5", "kvaerno5"],
+        default="default",
+        help="the dual variant's solver: flowsolve's default for the flow, "
+        "or fb.default_solver(stiff=False / True)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="passed to flowsolve (default: its own, 100000)"
+    )
     parser.add_argument("--quick", action="store_true", help="d = 200, n = 20, 16 alphas")
-    parser.add_argument("--gpu-size", action="store_true",
-                        help="d = 10000, n = 500 (the GPU configuration of the issue)")
+    parser.add_argument(
+        "--gpu-size",
+        action="store_true",
+        help="d = 10000, n = 500 (the GPU configuration of the issue)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
@@ -221,24 +280,63 @@ def main() -> None:
     name = args.name or ("alpha_sweep_quick" if args.quick else "alpha_sweep")
 
     rows, summary = [], []
-    dual_solver = (None if args.dual_solver == "default"
-                   else fb.default_solver(stiff=args.dual_solver == "kvaerno5"))
+    dual_solver = (
+        None
+        if args.dual_solver == "default"
+        else fb.default_solver(stiff=args.dual_solver == "kvaerno5")
+    )
     if not args.skip_dual:
         bench_variant("dual", fb.DualFlow(), args.n, args.d, args, rows, summary, dual_solver)
     if not args.skip_primal:
-        bench_variant("primal", fb.GradientFlow(), args.primal_n, args.primal_d, args, rows,
-                      summary)
+        bench_variant(
+            "primal", fb.GradientFlow(), args.primal_n, args.primal_d, args, rows, summary
+        )
 
-    print("\n" + markdown_table(rows, [
-        "variant", "solver", "d", "n", "method", "ok_runs", "wall_s", "compile_s", "steps_sum",
-        "steps_max", "lane_steps", "traces_after_first", "peak_MiB", "x_vs_vmapped"]))
-    print("\n" + markdown_table(summary, [
-        "variant", "solver", "d", "n", "num", "loop_over_vmapped", "target_met", "max_abs_diff_w",
-        "max_rel_diff_w", "max_rel_err_vs_mirror_limit"]))
+    print(
+        "\n"
+        + markdown_table(
+            rows,
+            [
+                "variant",
+                "solver",
+                "d",
+                "n",
+                "method",
+                "ok_runs",
+                "wall_s",
+                "compile_s",
+                "steps_sum",
+                "steps_max",
+                "lane_steps",
+                "traces_after_first",
+                "peak_MiB",
+                "x_vs_vmapped",
+            ],
+        )
+    )
+    print(
+        "\n"
+        + markdown_table(
+            summary,
+            [
+                "variant",
+                "solver",
+                "d",
+                "n",
+                "num",
+                "loop_over_vmapped",
+                "target_met",
+                "max_abs_diff_w",
+                "max_rel_diff_w",
+                "max_rel_err_vs_mirror_limit",
+            ],
+        )
+    )
     print(f"\ntarget: loop / vmapped >= {TARGET:g} on CPU ({jax.devices()[0].device_kind})")
     config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
-    path = write_results(name, dict(config=config, command=" ".join(sys.argv), rows=rows,
-                                    summary=summary))
+    path = write_results(
+        name, dict(config=config, command=" ".join(sys.argv), rows=rows, summary=summary)
+    )
     print(f"wrote {path}")
 
 

@@ -53,18 +53,22 @@ def main() -> None:
                 proc = subprocess.run(argv, capture_output=True, text=True, cwd=tmp)
                 times.append(time.perf_counter() - t0)
             cli = name.startswith("flowbias")
-            rows.append({
-                "command": name,
-                "median_s": statistics.median(times),
-                "min_s": min(times),
-                "exit": proc.returncode,
-                "target_s": TARGET_S if cli else None,
-                "met": (statistics.median(times) < TARGET_S) if cli else None,
-            })
+            rows.append(
+                {
+                    "command": name,
+                    "median_s": statistics.median(times),
+                    "min_s": min(times),
+                    "exit": proc.returncode,
+                    "target_s": TARGET_S if cli else None,
+                    "met": (statistics.median(times) < TARGET_S) if cli else None,
+                }
+            )
     columns = ["command", "median_s", "min_s", "exit", "target_s", "met"]
     print(markdown_table(rows, columns))
-    path = write_results("cli_startup", {"machine": machine_info(), "repeats": args.repeats,
-                                         "entry": flowbias, "rows": rows})
+    path = write_results(
+        "cli_startup",
+        {"machine": machine_info(), "repeats": args.repeats, "entry": flowbias, "rows": rows},
+    )
     print(f"\nJSON: {path}")
 
 

@@ -107,8 +107,9 @@ def standard_solves(args):
         flow = fb.GradientFlow() if flow is None else flow
 
         def call(short, other):
-            return fb.flowsolve(model, loss, X, y, PROBE_T1 if short else t1, flow=flow,
-                                throw=False)
+            return fb.flowsolve(
+                model, loss, X, y, PROBE_T1 if short else t1, flow=flow, throw=False
+            )
 
         solver = type(fb.default_solver(stiff=flow.is_stiff(model))).__name__
         return call, integrate_traces, solver
@@ -124,14 +125,18 @@ def standard_solves(args):
     sep, ls = args.sep, args.ls
     return {
         f"(i) linear, exp loss, separable {sep[0]}x{sep[1]}, t1=1e100": one(
-            fb.LinearModel(np.zeros(sep[1])), fb.ExponentialLoss(), Xs, ys, t1=1e100),
+            fb.LinearModel(np.zeros(sep[1])), fb.ExponentialLoss(), Xs, ys, t1=1e100
+        ),
         f"(ii) least squares {ls[0]}x{ls[1]}": one(fb.LinearModel(w0), sq, Xl, yl),
         f"(iii) diagonal dual d={args.diag_d}, n={args.diag_n}": one(
-            diag(1e-2, Xd.shape[1]), sq, Xd, yd, flow=fb.DualFlow()),
+            diag(1e-2, Xd.shape[1]), sq, Xd, yd, flow=fb.DualFlow()
+        ),
         f"(iv) diagonal primal d={args.primal_d}, n=5": one(diag(1e-2, Xp.shape[1]), sq, Xp, yp),
         f"(v) alpha_sweep x{args.num}, dual, d={args.diag_d}": (
-            sweep, sweep_traces,
-            type(fb.default_solver(fb.DualFlow().is_stiff(diag(1.0, Xd.shape[1])))).__name__),
+            sweep,
+            sweep_traces,
+            type(fb.default_solver(fb.DualFlow().is_stiff(diag(1.0, Xd.shape[1])))).__name__,
+        ),
     }
 
 
@@ -149,16 +154,24 @@ def measure(label, call, traces, solver):
     _, second = _timed(lambda: call(True, True))
     sol, run = _timed(lambda: call(False, False))
     ok, steps = np.asarray(sol.success), np.asarray(sol.num_steps)
-    row = dict(solve=label, solver=solver, compile_s=max(first - second, 0.0), run_s=run,
-               first_s=first,
-               second_s=second, steps=int(steps.max()),
-               status="ok" if ok.all() else f"{int(ok.sum())}/{ok.size} ok",
-               traces_first=None if before is None else after_first - before,
-               new_traces=None if before is None else traces() - after_first,
-               target_met=first - second < TARGET_S)
-    print(f"  {label}: compile {row['compile_s']:.2f} s, run {run:.3f} s "
-          f"({row['steps']} steps, {row['status']}), new traces {row['new_traces']}",
-          flush=True)
+    row = dict(
+        solve=label,
+        solver=solver,
+        compile_s=max(first - second, 0.0),
+        run_s=run,
+        first_s=first,
+        second_s=second,
+        steps=int(steps.max()),
+        status="ok" if ok.all() else f"{int(ok.sum())}/{ok.size} ok",
+        traces_first=None if before is None else after_first - before,
+        new_traces=None if before is None else traces() - after_first,
+        target_met=first - second < TARGET_S,
+    )
+    print(
+        f"  {label}: compile {row['compile_s']:.2f} s, run {run:.3f} s "
+        f"({row['steps']} steps, {row['status']}), new traces {row['new_traces']}",
+        flush=True,
+    )
     return row
 
 
@@ -166,29 +179,53 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--num", type=int, default=64, help="alphas in the sweep")
-    parser.add_argument("--sweep-alphas", type=float, nargs=2, default=[-2.0, 1.0],
-                        metavar=("LOG10_MIN", "LOG10_MAX"))
+    parser.add_argument(
+        "--sweep-alphas",
+        type=float,
+        nargs=2,
+        default=[-2.0, 1.0],
+        metavar=("LOG10_MIN", "LOG10_MAX"),
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
     args.sep, args.ls, args.diag_d, args.diag_n, args.primal_d = (
-        ((50, 20), (50, 200), 200, 20, 50) if args.quick
-        else ((200, 100), (500, 2000), 1000, 50, 100))
+        ((50, 20), (50, 200), 200, 20, 50)
+        if args.quick
+        else ((200, 100), (500, 2000), 1000, 50, 100)
+    )
     name = args.name or ("compile_time_quick" if args.quick else "compile_time")
 
     rows = [measure(label, *entry) for label, entry in standard_solves(args).items()]
-    print("\n" + markdown_table(rows, ["solve", "solver", "compile_s", "run_s", "steps", "status",
-                                       "new_traces", "target_met"]))
+    print(
+        "\n"
+        + markdown_table(
+            rows,
+            [
+                "solve",
+                "solver",
+                "compile_s",
+                "run_s",
+                "steps",
+                "status",
+                "new_traces",
+                "target_met",
+            ],
+        )
+    )
     met = all(r["target_met"] for r in rows)
     print(f"\ntarget: compile_s < {TARGET_S:g} s for every solve: {'met' if met else 'NOT met'}")
     sweep = rows[-1]
-    print(f"alpha_sweep compiles once: first short call {sweep['first_s']:.2f} s "
-          f"({sweep['traces_first']} trace), second with other alphas {sweep['second_s']:.3f} s, "
-          f"full sweep {sweep['run_s']:.2f} s, new traces after the first call: "
-          f"{sweep['new_traces']}")
+    print(
+        f"alpha_sweep compiles once: first short call {sweep['first_s']:.2f} s "
+        f"({sweep['traces_first']} trace), second with other alphas {sweep['second_s']:.3f} s, "
+        f"full sweep {sweep['run_s']:.2f} s, new traces after the first call: "
+        f"{sweep['new_traces']}"
+    )
     config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
-    path = write_results(name, dict(config=config, command=" ".join(sys.argv), rows=rows,
-                                    target_met=met))
+    path = write_results(
+        name, dict(config=config, command=" ".join(sys.argv), rows=rows, target_met=met)
+    )
     print(f"\nwrote {path}")
 
 

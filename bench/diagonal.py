@@ -94,14 +94,18 @@ def run_flowbias(model, X, y, flow, solver, budget, max_steps, probe_steps):
     """Probe with `probe_steps` steps for the cost per step, then run capped by the budget."""
 
     def go(cap, t1=None):
-        return lambda: fb.flowsolve(model, LOSS, X, y, t1, flow=flow, solver=solver,
-                                    num_save=2, max_steps=cap, throw=False)
+        return lambda: fb.flowsolve(
+            model, LOSS, X, y, t1, flow=flow, solver=solver, num_save=2, max_steps=cap, throw=False
+        )
 
     sol, wall, compile_s, peak = time_jax(go(probe_steps))
     cap = probe_steps
     for _ in range(3):  # the probe's cost per step can be off (noise, costlier late steps)
-        if not (bool(sol.result == dfx.RESULTS.max_steps_reached) and cap < max_steps
-                and wall < 0.5 * budget):
+        if not (
+            bool(sol.result == dfx.RESULTS.max_steps_reached)
+            and cap < max_steps
+            and wall < 0.5 * budget
+        ):
             break
         per_step = max(wall, 1e-4) / max(int(sol.num_steps), 1)
         cap = int(min(max_steps, max(2 * cap, budget / per_step)))
@@ -116,8 +120,15 @@ def run_flowbias(model, X, y, flow, solver, budget, max_steps, probe_steps):
         status = "timeout" if cap < max_steps else f"failed: max_steps = {max_steps}"
     else:
         status = f"failed: {sol.result}"
-    return dict(w=np.asarray(sol.w_final), status=status, wall_s=wall, compile_s=compile_s,
-                steps=steps, rhs_evals=rhs_evaluations(solver, sol.stats), peak_MiB=peak)
+    return dict(
+        w=np.asarray(sol.w_final),
+        status=status,
+        wall_s=wall,
+        compile_s=compile_s,
+        steps=steps,
+        rhs_evals=rhs_evaluations(solver, sol.stats),
+        peak_MiB=peak,
+    )
 
 
 # --------------------------------------------------------------------------- NumPy / scipy
@@ -131,14 +142,14 @@ class PrimalODE:
         self.budget, self.nfev, self._A = budget, 0, None
 
     def grad_w(self, z):
-        u, v = z[: self.d], z[self.d:]
+        u, v = z[: self.d], z[self.d :]
         return self.X.T @ (self.X @ (u**self.D - v**self.D) - self.y) / self.n
 
     def rhs(self, t, z):
         self.nfev += 1
         if self.nfev % 16 == 0:
             self.budget.check()
-        u, v, g, D = z[: self.d], z[self.d:], self.grad_w(z), self.D
+        u, v, g, D = z[: self.d], z[self.d :], self.grad_w(z), self.D
         return np.concatenate([-D * u ** (D - 1) * g, D * v ** (D - 1) * g])
 
     def jac(self, t, z):
@@ -146,7 +157,7 @@ class PrimalODE:
         self.budget.check()
         if self._A is None:
             self._A = self.X.T @ self.X / self.n
-        u, v, g, D = z[: self.d], z[self.d:], self.grad_w(z), self.D
+        u, v, g, D = z[: self.d], z[self.d :], self.grad_w(z), self.D
         c = np.concatenate([D * u ** (D - 1), -D * v ** (D - 1)])
         dc = np.concatenate([D * (D - 1) * u ** (D - 2), -D * (D - 1) * v ** (D - 2)])
         J = -(c[:, None] * np.tile(self._A, (2, 2)) * c[None, :])
@@ -154,7 +165,7 @@ class PrimalODE:
         return J
 
     def log_loss(self, z):
-        u, v = z[: self.d], z[self.d:]
+        u, v = z[: self.d], z[self.d :]
         r = self.X @ (u**self.D - v**self.D) - self.y
         return math.log(max(float(r @ r), 1e-300) / (2 * self.n))
 
@@ -204,9 +215,17 @@ def run_gd(X, y, D, alpha, w_ref, eps, eta, budget, max_steps):
         wall = time.perf_counter() - t0
     notes.insert(0, f"eta = {eta:.3g}")
     status = "failed: diverged" if status == "diverged" else status
-    return dict(w=None, rel_error=None if best == math.inf else best, status=status,
-                wall_s=wall, steps=k, rhs_evals=k, peak_MiB=mem.peak_mib, note="; ".join(notes),
-                eta=eta)
+    return dict(
+        w=None,
+        rel_error=None if best == math.inf else best,
+        status=status,
+        wall_s=wall,
+        steps=k,
+        rhs_evals=k,
+        peak_MiB=mem.peak_mib,
+        note="; ".join(notes),
+        eta=eta,
+    )
 
 
 def run_scipy(method, X, y, D, alpha, t1, budget):
@@ -220,17 +239,25 @@ def run_scipy(method, X, y, D, alpha, t1, budget):
     with PeakMemory() as mem:
         t0 = time.perf_counter()
         try:
-            sol = scipy.integrate.solve_ivp(ode.rhs, (0.0, t1), z0, method=method, rtol=1e-10,
-                                            atol=1e-12, events=event, **kw)
-            u, v = sol.y[: X.shape[1], -1], sol.y[X.shape[1]:, -1]
+            sol = scipy.integrate.solve_ivp(
+                ode.rhs, (0.0, t1), z0, method=method, rtol=1e-10, atol=1e-12, events=event, **kw
+            )
+            u, v = sol.y[: X.shape[1], -1], sol.y[X.shape[1] :, -1]
             w, steps, njev = u**D - v**D, sol.t.size - 1, sol.njev
             if not sol.success:
                 status = f"failed: {sol.message}"
         except BudgetExceeded:
             status = "timeout"
         wall = time.perf_counter() - t0
-    return dict(w=w, status=status, wall_s=wall, steps=steps, rhs_evals=ode.nfev,
-                jac_evals=njev, peak_MiB=mem.peak_mib)
+    return dict(
+        w=w,
+        status=status,
+        wall_s=wall,
+        steps=steps,
+        rhs_evals=ode.nfev,
+        jac_evals=njev,
+        peak_MiB=mem.peak_mib,
+    )
 
 
 # --------------------------------------------------------------------------- driver
@@ -257,11 +284,16 @@ def bench_config(D, d, alpha, args, rows, summary):
         row = dict(depth=D, d=d, n=n, alpha=alpha, method=method, **r)
         here.append(row)
         rows.append(row)
-        print(f"  {method:<24} {row['status']:<12} wall {row.get('wall_s') or 0:9.3f} s  "
-              f"steps {row.get('steps')}  err {row['rel_error']}", flush=True)
+        print(
+            f"  {method:<24} {row['status']:<12} wall {row.get('wall_s') or 0:9.3f} s  "
+            f"steps {row.get('steps')}  err {row['rel_error']}",
+            flush=True,
+        )
 
-    add("reference (dual Newton)", dict(status="ok", wall_s=wall, compile_s=compile_s,
-                                        peak_MiB=peak, rel_error=None))
+    add(
+        "reference (dual Newton)",
+        dict(status="ok", wall_s=wall, compile_s=compile_s, peak_MiB=peak, rel_error=None),
+    )
 
     def guarded(method, fn, *a, **kw):
         try:
@@ -270,41 +302,112 @@ def bench_config(D, d, alpha, args, rows, summary):
             add(method, dict(status=f"failed: {type(exc).__name__}: {exc}"[:200]))
 
     big = args.max_steps
-    guarded("flowbias dual (Kvaerno5, default)", run_flowbias, model, Xj, yj, fb.DualFlow(),
-            fb.default_solver(stiff=True), args.budget, big, 5)
+    guarded(
+        "flowbias dual (Kvaerno5, default)",
+        run_flowbias,
+        model,
+        Xj,
+        yj,
+        fb.DualFlow(),
+        fb.default_solver(stiff=True),
+        args.budget,
+        big,
+        5,
+    )
     if not args.skip_explicit_dual:
-        guarded("flowbias dual (Tsit5)", run_flowbias, model, Xj, yj, fb.DualFlow(),
-                fb.default_solver(stiff=False), args.budget, big, 200)
-    guarded("flowbias primal (Tsit5)", run_flowbias, model, Xj, yj, fb.GradientFlow(),
-            dfx.Tsit5(), args.budget, big, 200)
+        guarded(
+            "flowbias dual (Tsit5)",
+            run_flowbias,
+            model,
+            Xj,
+            yj,
+            fb.DualFlow(),
+            fb.default_solver(stiff=False),
+            args.budget,
+            big,
+            200,
+        )
+    guarded(
+        "flowbias primal (Tsit5)",
+        run_flowbias,
+        model,
+        Xj,
+        yj,
+        fb.GradientFlow(),
+        dfx.Tsit5(),
+        args.budget,
+        big,
+        200,
+    )
     once = args.implicit_primal_once
     if d <= args.implicit_primal_max_d or (once and d == once[0] and alpha == once[1]):
-        budget = max(args.budget, args.implicit_budget) if d > args.implicit_primal_max_d \
+        budget = (
+            max(args.budget, args.implicit_budget)
+            if d > args.implicit_primal_max_d
             else args.budget
-        guarded("flowbias primal (Kvaerno5)", run_flowbias, model, Xj, yj, fb.GradientFlow(),
-                fb.default_solver(stiff=True), budget, big, 5)
+        )
+        guarded(
+            "flowbias primal (Kvaerno5)",
+            run_flowbias,
+            model,
+            Xj,
+            yj,
+            fb.GradientFlow(),
+            fb.default_solver(stiff=True),
+            budget,
+            big,
+            5,
+        )
     else:
         # Cost per step ~ (2d)^3 / 3 flops (LU) + 2d Jacobian-vector products.
-        add("flowbias primal (Kvaerno5)", dict(status="skipped", note=(
-            f"(2d x 2d) = {2 * d} x {2 * d} Jacobian + LU per step, ~{(2 * d) ** 3 / 3:.1e} "
-            "flops; measured 1022 s at d = 1000, alpha = 1e-3 (bench/diagonal_dual_vs_primal"
-            ".py); raise --implicit-primal-max-d or use --implicit-primal-once d alpha")))
+        add(
+            "flowbias primal (Kvaerno5)",
+            dict(
+                status="skipped",
+                note=(
+                    f"(2d x 2d) = {2 * d} x {2 * d} Jacobian + LU per step, "
+                    f"~{(2 * d) ** 3 / 3:.1e} flops; measured 1022 s at d = 1000, alpha = 1e-3 "
+                    "(bench/diagonal_dual_vs_primal.py); raise --implicit-primal-max-d or use "
+                    "--implicit-primal-once d alpha"
+                ),
+            ),
+        )
     eta = gd_eta(X, D, alpha, w_ref)
-    guarded("numpy GD", run_gd, X, y, D, alpha, w_ref, args.eps, eta, args.budget,
-            args.gd_max_steps)
+    guarded(
+        "numpy GD", run_gd, X, y, D, alpha, w_ref, args.eps, eta, args.budget, args.gd_max_steps
+    )
     gd = here[-1]
     if gd["status"] == "not reached" and gd.get("rel_error"):
         # GD's bias is O(eta): shrink eta so that its limit is within eps/2 of the flow's.
         eta_eps = gd["eta"] * 0.5 * args.eps / gd["rel_error"]
-        guarded("numpy GD (eta for eps)", run_gd, X, y, D, alpha, w_ref, args.eps, eta_eps,
-                args.budget, args.gd_max_steps)
+        guarded(
+            "numpy GD (eta for eps)",
+            run_gd,
+            X,
+            y,
+            D,
+            alpha,
+            w_ref,
+            args.eps,
+            eta_eps,
+            args.budget,
+            args.gd_max_steps,
+        )
     t1 = fb.default_t1(model, LOSS, Xj)
     for method in ("LSODA", "DOP853"):
         if method == "LSODA" and d > args.scipy_stiff_max_d:
-            add(f"scipy {method}", dict(status="skipped", note=(
-                f"stiff mode needs a dense {2 * d} x {2 * d} Jacobian "
-                f"({(2 * d) ** 2 * 8 / 2**30:.1f} GiB) and its LU (~{(2 * d) ** 3 / 3:.1e} flops)"
-                f" per update; raise --scipy-stiff-max-d to run it")))
+            add(
+                f"scipy {method}",
+                dict(
+                    status="skipped",
+                    note=(
+                        f"stiff mode needs a dense {2 * d} x {2 * d} Jacobian "
+                        f"({(2 * d) ** 2 * 8 / 2**30:.1f} GiB) and its LU "
+                        f"(~{(2 * d) ** 3 / 3:.1e} flops) per update; raise "
+                        "--scipy-stiff-max-d to run it"
+                    ),
+                ),
+            )
             continue
         guarded(f"scipy {method}", run_scipy, method, X, y, D, alpha, t1, args.budget)
 
@@ -312,13 +415,26 @@ def bench_config(D, d, alpha, args, rows, summary):
         if r.get("wall_s") is not None and here[1]["status"] == "ok":
             r["x_vs_dual"] = r["wall_s"] / here[1]["wall_s"]
     for dual in [r for r in here if r["method"].startswith("flowbias dual")]:
-        summary.append(dict(
-            depth=D, d=d, n=n, alpha=alpha, dual=dual["method"], dual_status=dual["status"],
-            dual_s=dual.get("wall_s"),
-            **ratio(here, dual, "primal", lambda m: m.startswith("flowbias primal"),
-                    10.0 if d == 1000 else None),
-            **ratio(here, dual, "gd", lambda m: m.startswith("numpy GD"), 50.0),
-            **ratio(here, dual, "scipy", lambda m: m.startswith("scipy"), None)))
+        summary.append(
+            dict(
+                depth=D,
+                d=d,
+                n=n,
+                alpha=alpha,
+                dual=dual["method"],
+                dual_status=dual["status"],
+                dual_s=dual.get("wall_s"),
+                **ratio(
+                    here,
+                    dual,
+                    "primal",
+                    lambda m: m.startswith("flowbias primal"),
+                    10.0 if d == 1000 else None,
+                ),
+                **ratio(here, dual, "gd", lambda m: m.startswith("numpy GD"), 50.0),
+                **ratio(here, dual, "scipy", lambda m: m.startswith("scipy"), None),
+            )
+        )
 
 
 def ratio(rows, dual, key, pick, target):
@@ -328,9 +444,11 @@ def ratio(rows, dual, key, pick, target):
     ok = [r["wall_s"] for r in cands if r["status"] == "ok"]
     # A run that finished above eps never gets there (bound: its wall); a timed-out one (or
     # one stopped by max_steps) would need more than its wall: the stronger bound, preferred.
-    lower = [r["wall_s"] for r in cands if r["status"] == "timeout"
-             or r["status"].startswith("failed: max_steps")] or \
-        [r["wall_s"] for r in cands if r["status"] == "not reached"]
+    lower = [
+        r["wall_s"]
+        for r in cands
+        if r["status"] == "timeout" or r["status"].startswith("failed: max_steps")
+    ] or [r["wall_s"] for r in cands if r["status"] == "not reached"]
     out = {f"{key}_over_dual": None, f"{key}_bound": None}
     if dual["status"] != "ok" or not (ok or lower):
         return out | ({f"{key}_target_met": None} if target else {})
@@ -352,13 +470,25 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=1_000_000, help="flowbias runs")
     parser.add_argument("--gd-max-steps", type=int, default=10**7)
     parser.add_argument("--implicit-primal-max-d", type=int, default=100)
-    parser.add_argument("--implicit-primal-once", type=float, nargs=2, metavar=("D", "ALPHA"),
-                        help="also run the implicit primal at this (d, alpha), every depth")
-    parser.add_argument("--implicit-budget", type=float, default=1800.0,
-                        help="budget of the --implicit-primal-once run")
+    parser.add_argument(
+        "--implicit-primal-once",
+        type=float,
+        nargs=2,
+        metavar=("D", "ALPHA"),
+        help="also run the implicit primal at this (d, alpha), every depth",
+    )
+    parser.add_argument(
+        "--implicit-budget",
+        type=float,
+        default=1800.0,
+        help="budget of the --implicit-primal-once run",
+    )
     parser.add_argument("--scipy-stiff-max-d", type=int, default=1000)
-    parser.add_argument("--skip-explicit-dual", action="store_true",
-                        help="leave out the dual flow with Tsit5 (stiff at small alpha)")
+    parser.add_argument(
+        "--skip-explicit-dual",
+        action="store_true",
+        help="leave out the dual flow with Tsit5 (stiff at small alpha)",
+    )
     parser.add_argument("--quick", action="store_true", help="d = 100, alphas 1, 1e-2, 20 s")
     parser.add_argument("--name", default="diagonal")
     args = parser.parse_args()
@@ -366,8 +496,10 @@ def main() -> None:
         args.ds, args.alphas, args.budget = [100], [1.0, 1e-2], 20.0
         args.name = "diagonal_quick" if args.name == "diagonal" else args.name
     if args.implicit_primal_once:
-        args.implicit_primal_once = (int(args.implicit_primal_once[0]),
-                                     args.implicit_primal_once[1])
+        args.implicit_primal_once = (
+            int(args.implicit_primal_once[0]),
+            args.implicit_primal_once[1],
+        )
 
     rows, summary = [], []
     t_start = time.perf_counter()
@@ -376,23 +508,64 @@ def main() -> None:
             for alpha in args.alphas:
                 bench_config(D, d, alpha, args, rows, summary)
 
-    cols = ["depth", "d", "n", "alpha", "method", "status", "wall_s", "compile_s", "steps",
-            "rhs_evals", "jac_evals", "rel_error", "peak_MiB", "x_vs_dual"]
+    cols = [
+        "depth",
+        "d",
+        "n",
+        "alpha",
+        "method",
+        "status",
+        "wall_s",
+        "compile_s",
+        "steps",
+        "rhs_evals",
+        "jac_evals",
+        "rel_error",
+        "peak_MiB",
+        "x_vs_dual",
+    ]
     print("\n" + markdown_table(rows, cols))
-    notes = [f"- depth {r['depth']}, d {r['d']}, alpha {r['alpha']:g}, {r['method']}: "
-             f"{r['note']}" for r in rows if r.get("note")]
+    notes = [
+        f"- depth {r['depth']}, d {r['d']}, alpha {r['alpha']:g}, {r['method']}: {r['note']}"
+        for r in rows
+        if r.get("note")
+    ]
     print("\nnotes:\n" + "\n".join(notes))
-    scols = ["depth", "d", "alpha", "dual", "dual_status", "dual_s", "primal_over_dual",
-             "primal_bound", "primal_target_met", "gd_over_dual", "gd_bound", "gd_target_met",
-             "scipy_over_dual", "scipy_bound"]
-    print("\nsummary (targets: primal >= 10x the dual at d = 1000; GD >= 50x the dual):\n"
-          + markdown_table(summary, scols))
+    scols = [
+        "depth",
+        "d",
+        "alpha",
+        "dual",
+        "dual_status",
+        "dual_s",
+        "primal_over_dual",
+        "primal_bound",
+        "primal_target_met",
+        "gd_over_dual",
+        "gd_bound",
+        "gd_target_met",
+        "scipy_over_dual",
+        "scipy_bound",
+    ]
+    print(
+        "\nsummary (targets: primal >= 10x the dual at d = 1000; GD >= 50x the dual):\n"
+        + markdown_table(summary, scols)
+    )
     total = time.perf_counter() - t_start
     print(f"\ntotal {total:.0f} s")
-    path = write_results(args.name, dict(
-        command="python " + " ".join(sys.argv), config=vars(args), eps=args.eps,
-        data="X ~ N(0,1)^(n x d), n = d // 20, w* k-sparse (k = max(1, n // 5)) N(0,1), "
-             "y = X w*, seed 0", total_s=total, rows=rows, summary=summary))
+    path = write_results(
+        args.name,
+        dict(
+            command="python " + " ".join(sys.argv),
+            config=vars(args),
+            eps=args.eps,
+            data="X ~ N(0,1)^(n x d), n = d // 20, w* k-sparse (k = max(1, n // 5)) N(0,1), "
+            "y = X w*, seed 0",
+            total_s=total,
+            rows=rows,
+            summary=summary,
+        ),
+    )
     print(f"wrote {path}")
 
 

@@ -167,8 +167,16 @@ def run_scipy(method, X, y, w0, t1, budget_s):
                 # A callable: scipy's LSODA wrapper mishandles an array `jac` (truth-value
                 # error in lsoda.py), so both get the same array through a function.
                 kw["jac"] = lambda t, w: J
-            sol = scipy.integrate.solve_ivp(flow.rhs, (0.0, t1), w0, method=method, rtol=1e-10,
-                                            atol=1e-12, events=flow.event, **kw)
+            sol = scipy.integrate.solve_ivp(
+                flow.rhs,
+                (0.0, t1),
+                w0,
+                method=method,
+                rtol=1e-10,
+                atol=1e-12,
+                events=flow.event,
+                **kw,
+            )
             w, steps, njev = sol.y[:, -1], sol.t.size - 1, sol.njev
             t_end = float(sol.t[-1])
             if not sol.success:
@@ -176,8 +184,17 @@ def run_scipy(method, X, y, w0, t1, budget_s):
         except BudgetExceeded:
             status, t_end, w = "timeout", None, flow.last_w
         wall = time.perf_counter() - t0
-    return dict(w=w, wall_s=wall, steps=steps, rhs_evals=flow.nfev + njev, status=status,
-                peak_MiB=mem.peak_mib, t_end=t_end, event_evals=flow.nevent, njev=njev)
+    return dict(
+        w=w,
+        wall_s=wall,
+        steps=steps,
+        rhs_evals=flow.nfev + njev,
+        status=status,
+        peak_MiB=mem.peak_mib,
+        t_end=t_end,
+        event_evals=flow.nevent,
+        njev=njev,
+    )
 
 
 # --------------------------------------------------------------------------- flowbias
@@ -198,17 +215,26 @@ def run_flowbias(X, y, w0, t1, budget_s, *, stiff=False, flow=None):
     if stiff:
         used = fb.default_solver(stiff=True)
     else:  # flowsolve's own choice at the full horizon, pinned for the short calls too
-        used = fb.choose_solver(fb.LinearModel(w0j), fb.SquareLoss(), flow, Xj,
-                                np.log(t1)).solver
+        used = fb.choose_solver(fb.LinearModel(w0j), fb.SquareLoss(), flow, Xj, np.log(t1)).solver
     solver = used
     kw = {"flow": flow}
     jax.clear_caches()  # measure this row's compile, not a cache hit from an earlier row
 
     def make(max_steps):
         def go(t1_):
-            return fb.flowsolve(fb.LinearModel(w0j), fb.SquareLoss(), Xj, yj, jnp.asarray(t1_),
-                                num_save=2, solver=solver, max_steps=max_steps, throw=False,
-                                **kw)
+            return fb.flowsolve(
+                fb.LinearModel(w0j),
+                fb.SquareLoss(),
+                Xj,
+                yj,
+                jnp.asarray(t1_),
+                num_save=2,
+                solver=solver,
+                max_steps=max_steps,
+                throw=False,
+                **kw,
+            )
+
         return go
 
     # Probe: a few steps (Kvaerno5) or a few hundred (Tsit5) at the full horizon, twice.
@@ -232,11 +258,19 @@ def run_flowbias(X, y, w0, t1, budget_s, *, stiff=False, flow=None):
         status = "max_steps" if max_steps == DEFAULT_MAX_STEPS else "capped"
     else:
         status = "failed"
-    return dict(w=np.asarray(sol.w_final), solver=type(used).__name__,
-                wall_s=wall, compile_s=max(first - second, 0.0),
-                steps=steps, rhs_evals=rhs_evaluations(used, sol.stats), status=status,
-                peak_MiB=mem.peak_mib, t_end=float(np.exp(sol.log_t_end)),
-                max_steps=max_steps, probe_s_per_step=per_step)
+    return dict(
+        w=np.asarray(sol.w_final),
+        solver=type(used).__name__,
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps=steps,
+        rhs_evals=rhs_evaluations(used, sol.stats),
+        status=status,
+        peak_MiB=mem.peak_mib,
+        t_end=float(np.exp(sol.log_t_end)),
+        max_steps=max_steps,
+        probe_s_per_step=per_step,
+    )
 
 
 def run_exact(X, y, w0, t1):
@@ -245,17 +279,34 @@ def run_exact(X, y, w0, t1):
     jax.clear_caches()
 
     def go(t1_):
-        return fb.flowsolve(fb.LinearModel(w0j), fb.SquareLoss(), Xj, yj, jnp.asarray(t1_),
-                            num_save=2, solver=fb.ExactLinearSolver(), throw=False)
+        return fb.flowsolve(
+            fb.LinearModel(w0j),
+            fb.SquareLoss(),
+            Xj,
+            yj,
+            jnp.asarray(t1_),
+            num_save=2,
+            solver=fb.ExactLinearSolver(),
+            throw=False,
+        )
 
     _, first = _call(go, 1e-6 * t1)
     _, second = _call(go, 1e-6 * t1)
     with PeakMemory() as mem:
         sol, wall = _call(go, t1)
-    return dict(w=np.asarray(sol.w_final), solver="ExactLinearSolver", wall_s=wall,
-                compile_s=max(first - second, 0.0), steps=0, rhs_evals=0,
-                status="ok" if bool(sol.success) else "failed", peak_MiB=mem.peak_mib,
-                t_end=float(np.exp(sol.log_t_end)), max_steps=0, probe_s_per_step=None)
+    return dict(
+        w=np.asarray(sol.w_final),
+        solver="ExactLinearSolver",
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps=0,
+        rhs_evals=0,
+        status="ok" if bool(sol.success) else "failed",
+        peak_MiB=mem.peak_mib,
+        t_end=float(np.exp(sol.log_t_end)),
+        max_steps=0,
+        probe_s_per_step=None,
+    )
 
 
 # --------------------------------------------------------------------------- driver
@@ -267,8 +318,11 @@ def bench_design(kind, args, rows, summary):
     gram = np.linalg.eigvalsh(X @ X.T)
     w_inf = np.asarray(fb.least_squares_limit(X, y, w0))
     t1 = fb.default_t1(fb.LinearModel(w0), fb.SquareLoss(), X)
-    print(f"\n=== design {kind}: (n, d) = ({n}, {d}), cond(X X^T) = {gram[-1] / gram[0]:.3g}, "
-          f"default_t1 = {t1:.4g} ===", flush=True)
+    print(
+        f"\n=== design {kind}: (n, d) = ({n}, {d}), cond(X X^T) = {gram[-1] / gram[0]:.3g}, "
+        f"default_t1 = {t1:.4g} ===",
+        flush=True,
+    )
     design_rows = []
 
     def add(method, r):
@@ -277,8 +331,11 @@ def bench_design(kind, args, rows, summary):
         row = dict(design=kind, method=method, **r, rel_error=rel_error(w, w_inf))
         row["reached_eps"] = row["rel_error"] is not None and row["rel_error"] <= args.eps
         design_rows.append(row)
-        print(f"  {method:>28}: {row['status']:>9} {row['wall_s']:9.3f} s  steps "
-              f"{row['steps']}  rel_error {row['rel_error']}", flush=True)
+        print(
+            f"  {method:>28}: {row['status']:>9} {row['wall_s']:9.3f} s  steps "
+            f"{row['steps']}  rel_error {row['rel_error']}",
+            flush=True,
+        )
 
     with PeakMemory() as mem:
         t0 = time.perf_counter()
@@ -310,11 +367,18 @@ def bench_design(kind, args, rows, summary):
     gd = design_rows[0]
     done = [r for r in design_rows[1:] if r["status"] == "ok" and r["reached_eps"]]
     best = min(done, key=lambda r: r["wall_s"]) if done else None
-    summary.append(dict(
-        design=kind, cond_XXT=gram[-1] / gram[0], gd_steps=gd["steps"], gd_status=gd["status"],
-        gd_wall_s=gd["wall_s"], fastest_integrator=best["method"] if best else None,
-        fastest_wall_s=best["wall_s"] if best else None,
-        gd_over_fastest=gd["wall_s"] / best["wall_s"] if best else None))
+    summary.append(
+        dict(
+            design=kind,
+            cond_XXT=gram[-1] / gram[0],
+            gd_steps=gd["steps"],
+            gd_status=gd["status"],
+            gd_wall_s=gd["wall_s"],
+            fastest_integrator=best["method"] if best else None,
+            fastest_wall_s=best["wall_s"] if best else None,
+            gd_over_fastest=gd["wall_s"] / best["wall_s"] if best else None,
+        )
+    )
 
 
 def main() -> None:
@@ -323,14 +387,24 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=2000)
     parser.add_argument("--quick", action="store_true", help="(n, d) = (50, 200)")
     parser.add_argument("--eps", type=float, default=1e-8)
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds per run (GD, scipy; flowbias via max_steps); "
-                             "default 120, or 30 with --quick")
-    parser.add_argument("--designs", nargs="+", default=["isotropic", "ill-conditioned"],
-                        choices=["isotropic", "ill-conditioned"])
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds per run (GD, scipy; flowbias via max_steps); default 120, or 30 with --quick",
+    )
+    parser.add_argument(
+        "--designs",
+        nargs="+",
+        default=["isotropic", "ill-conditioned"],
+        choices=["isotropic", "ill-conditioned"],
+    )
     parser.add_argument("--scipy-methods", nargs="+", default=["LSODA", "BDF", "DOP853", "RK45"])
-    parser.add_argument("--skip-implicit", action="store_true",
-                        help="skip the flowbias rows with solver=fb.default_solver(stiff=True)")
+    parser.add_argument(
+        "--skip-implicit",
+        action="store_true",
+        help="skip the flowbias rows with solver=fb.default_solver(stiff=True)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
@@ -344,18 +418,44 @@ def main() -> None:
     for kind in args.designs:
         bench_design(kind, args, rows, summary)
 
-    cols = ["design", "method", "status", "wall_s", "compile_s", "steps", "rhs_evals",
-            "rel_error", "peak_MiB", "x_vs_flowbias"]
+    cols = [
+        "design",
+        "method",
+        "status",
+        "wall_s",
+        "compile_s",
+        "steps",
+        "rhs_evals",
+        "rel_error",
+        "peak_MiB",
+        "x_vs_flowbias",
+    ]
     print(f"\n(n, d) = ({args.n}, {args.d}), eps = {args.eps:g}, budget {args.budget:g} s\n")
     print(markdown_table(rows, cols))
-    print("\n" + markdown_table(summary, ["design", "cond_XXT", "gd_steps", "gd_status",
-                                           "gd_wall_s", "fastest_integrator", "fastest_wall_s",
-                                           "gd_over_fastest"]))
-    print("\ngd_over_fastest > 1: an integrator beat GD; the isotropic design is the one "
-          "where GD needs only ~200 steps.")
+    print(
+        "\n"
+        + markdown_table(
+            summary,
+            [
+                "design",
+                "cond_XXT",
+                "gd_steps",
+                "gd_status",
+                "gd_wall_s",
+                "fastest_integrator",
+                "fastest_wall_s",
+                "gd_over_fastest",
+            ],
+        )
+    )
+    print(
+        "\ngd_over_fastest > 1: an integrator beat GD; the isotropic design is the one "
+        "where GD needs only ~200 steps."
+    )
     config = dict(vars(args), OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"])
-    path = write_results(name, dict(config=config, command=" ".join(sys.argv),
-                                    rows=rows, summary=summary))
+    path = write_results(
+        name, dict(config=config, command=" ".join(sys.argv), rows=rows, summary=summary)
+    )
     print(f"\nwrote {path}")
 
 

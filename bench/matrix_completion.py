@@ -150,8 +150,17 @@ def run_flowbias(model, X, y, W_star, t1, flow, max_steps, budget_s, probe_steps
 
     def call(horizon, cap):
         t0 = time.perf_counter()
-        sol = fb.flowsolve(model, loss, X, y, jnp.asarray(horizon), ts=fractions * horizon,
-                           flow=flow, max_steps=cap, throw=False)
+        sol = fb.flowsolve(
+            model,
+            loss,
+            X,
+            y,
+            jnp.asarray(horizon),
+            ts=fractions * horizon,
+            flow=flow,
+            max_steps=cap,
+            throw=False,
+        )
         sol = jax.block_until_ready(sol)
         return sol, time.perf_counter() - t0
 
@@ -177,12 +186,21 @@ def run_flowbias(model, X, y, W_star, t1, flow, max_steps, budget_s, probe_steps
     state_bytes = sum(leaf[0].nbytes for leaf in jax.tree.leaves(sol.state))
     solver = fb.default_solver(stiff=(flow or fb.GradientFlow()).is_stiff(model))
     return dict(
-        status=status, t=float(np.exp(sol.log_t_end)), wall_s=wall,
-        compile_s=max(first - second, 0.0), steps=steps,
+        status=status,
+        t=float(np.exp(sol.log_t_end)),
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps=steps,
         rejected=int(sol.stats["num_rejected_steps"]),
-        evals=rhs_evaluations(solver, sol.stats), rel_error=err, drift=drift,
-        err_at_0_8_t1=errs[-2], state_KiB=state_bytes / 2**10, peak_MiB=mem.peak_mib,
-        **spectrum(Ws[-1]), solver=type(solver).__name__, max_steps=cap,
+        evals=rhs_evaluations(solver, sol.stats),
+        rel_error=err,
+        drift=drift,
+        err_at_0_8_t1=errs[-2],
+        state_KiB=state_bytes / 2**10,
+        peak_MiB=mem.peak_mib,
+        **spectrum(Ws[-1]),
+        solver=type(solver).__name__,
+        max_steps=cap,
         probe_ms_per_step=1e3 * per_step,
         factors=tuple(np.asarray(F[-1]) for F in sol.params),
     )
@@ -236,9 +254,15 @@ def make_gd(rows, cols, y, shape, W_star, check_every=100):
             W = end_to_end(factors)
             err = jnp.linalg.norm(W - W_star) / star_norm
             moved = jnp.linalg.norm(W - W_prev) / jnp.linalg.norm(W)
-            code = jnp.where(err <= target, REACHED,
-                             jnp.where(~jnp.isfinite(err) | (err > 10.0), DIVERGED,
-                                       jnp.where(moved <= 1e-14, STATIONARY, RUNNING)))
+            code = jnp.where(
+                err <= target,
+                REACHED,
+                jnp.where(
+                    ~jnp.isfinite(err) | (err > 10.0),
+                    DIVERGED,
+                    jnp.where(moved <= 1e-14, STATIONARY, RUNNING),
+                ),
+            )
             return factors, k + check_every, err, code
 
         return jax.lax.while_loop(cond, body, (factors, k, jnp.inf, jnp.asarray(RUNNING)))
@@ -287,10 +311,19 @@ def run_gd(run, factors0, W_star, eta, target, budget_s, max_iters):
     for F in factors[-2::-1]:
         W = W @ np.asarray(F)
     status = STATUS[code] if code != RUNNING or iters < max_iters else "max_iters"
-    return dict(status=status, t=iters * eta, wall_s=wall, compile_s=max(first - second, 0.0),
-                steps=iters, evals=iters, rel_error=rel_error(W, W_star),
-                state_KiB=sum(F.nbytes for F in factors) / 2**10, peak_MiB=mem.peak_mib,
-                eta=eta, **spectrum(W))
+    return dict(
+        status=status,
+        t=iters * eta,
+        wall_s=wall,
+        compile_s=max(first - second, 0.0),
+        steps=iters,
+        evals=iters,
+        rel_error=rel_error(W, W_star),
+        state_KiB=sum(F.nbytes for F in factors) / 2**10,
+        peak_MiB=mem.peak_mib,
+        eta=eta,
+        **spectrum(W),
+    )
 
 
 # --------------------------------------------------------------------------- nuclear norm
@@ -308,8 +341,16 @@ def _nuclear_child(d, r, m, seed, conn):
         # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork and exec from the parent.
         with open("/proc/self/status") as f:
             hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-        conn.send(dict(W=np.asarray(ref.W), objective=ref.objective, residual=ref.residual,
-                       wall_s=wall, peak_MiB=mem.peak_mib, maxrss_MiB=hwm / 1024))
+        conn.send(
+            dict(
+                W=np.asarray(ref.W),
+                objective=ref.objective,
+                residual=ref.residual,
+                wall_s=wall,
+                peak_MiB=mem.peak_mib,
+                maxrss_MiB=hwm / 1024,
+            )
+        )
     except Exception as exc:  # report, do not hang the parent
         conn.send(dict(error=f"{type(exc).__name__}: {exc}"[:200]))
     conn.close()
@@ -350,10 +391,13 @@ def run_nuclear(d, r, m, seed, budget_s, max_mib):
     elapsed = time.perf_counter() - t0
     if out is not None and "error" in out:
         status, out = f"failed: {out['error']}", None
-    row = dict(status=status, wall_s=out["wall_s"] if out else elapsed,
-               peak_MiB=out["peak_MiB"] if out else None,
-               child_maxrss_MiB=out["maxrss_MiB"] if out else rss_peak,
-               residual=out["residual"] if out else None)
+    row = dict(
+        status=status,
+        wall_s=out["wall_s"] if out else elapsed,
+        peak_MiB=out["peak_MiB"] if out else None,
+        child_maxrss_MiB=out["maxrss_MiB"] if out else rss_peak,
+        residual=out["residual"] if out else None,
+    )
     return row, (out["W"] if out else None)
 
 
@@ -367,18 +411,38 @@ def main() -> None:
     parser.add_argument("--r", type=int, default=None)
     parser.add_argument("--m", type=int, default=None)
     parser.add_argument("--t1", type=float, default=None, help="horizon of row 1 (gaussian)")
-    parser.add_argument("--t1-balanced", type=float, default=None,
-                        help="horizon of the two rows from the balanced init")
+    parser.add_argument(
+        "--t1-balanced",
+        type=float,
+        default=None,
+        help="horizon of the two rows from the balanced init",
+    )
     parser.add_argument("--max-steps", type=int, default=1_000_000, help="flowbias rows")
-    parser.add_argument("--flow-budget", type=float, default=None,
-                        help="seconds per flowbias row, via max_steps (default 600; quick 60)")
-    parser.add_argument("--gd-budget", type=float, default=None,
-                        help="seconds for GD at the max stable step (default 600; quick 60)")
-    parser.add_argument("--gd-anchor-budget", type=float, default=None,
-                        help="seconds for GD at the anchors' step (default 120; quick 20)")
+    parser.add_argument(
+        "--flow-budget",
+        type=float,
+        default=None,
+        help="seconds per flowbias row, via max_steps (default 600; quick 60)",
+    )
+    parser.add_argument(
+        "--gd-budget",
+        type=float,
+        default=None,
+        help="seconds for GD at the max stable step (default 600; quick 60)",
+    )
+    parser.add_argument(
+        "--gd-anchor-budget",
+        type=float,
+        default=None,
+        help="seconds for GD at the anchors' step (default 120; quick 20)",
+    )
     parser.add_argument("--gd-max-iters", type=int, default=10**8)
-    parser.add_argument("--nuclear-budget", type=float, default=None,
-                        help="seconds for the nuclear-norm SDP (default 600; quick 120)")
+    parser.add_argument(
+        "--nuclear-budget",
+        type=float,
+        default=None,
+        help="seconds for the nuclear-norm SDP (default 600; quick 120)",
+    )
     parser.add_argument("--nuclear-max-mib", type=float, default=8000.0)
     parser.add_argument("--skip-nuclear", action="store_true")
     parser.add_argument("--name", default=None)
@@ -396,17 +460,23 @@ def main() -> None:
     problem = low_rank_completion(d, r, m, SEED)
     W_star = problem.W_star
     X, y = problem.operator(), jnp.asarray(problem.y)
-    print(f"=== {d} x {d}, rank {r}, {m} entries, depth {DEPTH}, alpha {ALPHA:g}; "
-          f"||W*||_* = {np.linalg.svd(W_star, compute_uv=False).sum():.6g} ===", flush=True)
+    print(
+        f"=== {d} x {d}, rank {r}, {m} entries, depth {DEPTH}, alpha {ALPHA:g}; "
+        f"||W*||_* = {np.linalg.svd(W_star, compute_uv=False).sum():.6g} ===",
+        flush=True,
+    )
     rows, notes, t_start = [], [], time.perf_counter()
 
     def add(method, init, res):
         res = {k: v for k, v in res.items() if k != "factors"}
         row = dict(method=method, init=init, **res)
         rows.append(row)
-        print(f"  {method:<26} {init:<9} {row['status']:<10} wall {row.get('wall_s') or 0:8.3f}"
-              f" s  compile {row.get('compile_s') or 0:6.2f} s  steps {row.get('steps')}  "
-              f"err {row.get('rel_error')}", flush=True)
+        print(
+            f"  {method:<26} {init:<9} {row['status']:<10} wall {row.get('wall_s') or 0:8.3f}"
+            f" s  compile {row.get('compile_s') or 0:6.2f} s  steps {row.get('steps')}  "
+            f"err {row.get('rel_error')}",
+            flush=True,
+        )
         return row
 
     gauss = fb.MatrixFactorization.gaussian(ALPHA, (d, d), depth=DEPTH, seed=SEED)
@@ -417,20 +487,29 @@ def main() -> None:
     final_factors = res["factors"]
     f_gauss = add("flowbias factored", "gaussian", res)
     # (2) end-to-end flow and factored flow, both from the balanced init
-    f_bal = add("flowbias factored", "balanced",
-                run_flowbias(balanced, X, y, W_star, t1_bal, None, args.max_steps, flow_budget))
-    e2e = add("flowbias end-to-end", "balanced",
-              run_flowbias(balanced, X, y, W_star, t1_bal, fb.EndToEndFlow(), args.max_steps,
-                           flow_budget))
+    f_bal = add(
+        "flowbias factored",
+        "balanced",
+        run_flowbias(balanced, X, y, W_star, t1_bal, None, args.max_steps, flow_budget),
+    )
+    e2e = add(
+        "flowbias end-to-end",
+        "balanced",
+        run_flowbias(
+            balanced, X, y, W_star, t1_bal, fb.EndToEndFlow(), args.max_steps, flow_budget
+        ),
+    )
 
     # (3) hand-written GD from row 1's init, to within 1 % of row 1's error
     run, sharpness = make_gd(np.asarray(X.rows), np.asarray(X.cols), problem.y, (d, d), W_star)
     target = MATCH * f_gauss["rel_error"]
     t0 = time.perf_counter()
     lam = sharpness(tuple(jnp.asarray(F) for F in final_factors))
-    notes.append(f"GD: lambda_max = {lam:.4g} at row 1's final factors "
-                 f"({time.perf_counter() - t0:.1f} s, not timed), so 2 / lambda_max = "
-                 f"{2 / lam:.4g}; target error {target:.4g} = {MATCH} x row 1's")
+    notes.append(
+        f"GD: lambda_max = {lam:.4g} at row 1's final factors "
+        f"({time.perf_counter() - t0:.1f} s, not timed), so 2 / lambda_max = "
+        f"{2 / lam:.4g}; target error {target:.4g} = {MATCH} x row 1's"
+    )
     eta, gd = 0.9 * 2.0 / lam, None
     for _attempt in range(4):
         gd = run_gd(run, gauss.factors0, W_star, eta, target, gd_budget, args.gd_max_iters)
@@ -439,16 +518,19 @@ def main() -> None:
         notes.append(f"GD: eta = {eta:.4g} diverged at iteration {gd['steps']}; halved")
         eta /= 2
     add(f"JAX GD (eta {eta:.3g}, max stable)", "gaussian", gd)
-    gd_anchor = add(f"JAX GD (eta {ANCHOR_ETA:g}, anchors')", "gaussian",
-                    run_gd(run, gauss.factors0, W_star, ANCHOR_ETA, target, anchor_budget,
-                           args.gd_max_iters))
+    gd_anchor = add(
+        f"JAX GD (eta {ANCHOR_ETA:g}, anchors')",
+        "gaussian",
+        run_gd(run, gauss.factors0, W_star, ANCHOR_ETA, target, anchor_budget, args.gd_max_iters),
+    )
 
     # (4) nuclear norm
     if args.skip_nuclear:
         add("nuclear norm (Clarabel)", "-", dict(status="skipped"))
     else:
-        print(f"  nuclear norm: budget {nuc_budget:g} s, {args.nuclear_max_mib:g} MiB ...",
-              flush=True)
+        print(
+            f"  nuclear norm: budget {nuc_budget:g} s, {args.nuclear_max_mib:g} MiB ...", flush=True
+        )
         nuc, W_nuc = run_nuclear(d, r, m, SEED, nuc_budget, args.nuclear_max_mib)
         if W_nuc is not None:
             nuc.update(rel_error=rel_error(W_nuc, W_star), **spectrum(W_nuc))
@@ -473,8 +555,9 @@ def main() -> None:
         else:
             return dict(comparison=label, target=target_x, kind="n/a")
         value = slow["wall_s"] / fast["wall_s"]
-        incl = ((slow["wall_s"] + (slow.get("compile_s") or 0.0))
-                / (fast["wall_s"] + (fast.get("compile_s") or 0.0)))
+        incl = (slow["wall_s"] + (slow.get("compile_s") or 0.0)) / (
+            fast["wall_s"] + (fast.get("compile_s") or 0.0)
+        )
         met = None
         if target_x is not None:
             if kind == "measured":
@@ -483,8 +566,14 @@ def main() -> None:
                 met = True
             elif kind == "upper bound" and value < target_x:
                 met = False
-        return dict(comparison=label, ratio=value, ratio_incl_compile=incl, target=target_x,
-                    met=met, kind=kind)
+        return dict(
+            comparison=label,
+            ratio=value,
+            ratio_incl_compile=incl,
+            target=target_x,
+            met=met,
+            kind=kind,
+        )
 
     summary = [
         ratio(gd, f_gauss, "wall GD (max stable eta) / flowbias factored (gaussian)", 20.0),
@@ -497,37 +586,84 @@ def main() -> None:
         f"errors: factored (gaussian) {f_gauss['rel_error']:.4g}; factored (balanced) "
         f"{f_bal['rel_error']:.4g}, end-to-end (balanced) {e2e['rel_error']:.4g} (they differ "
         f"by {abs(f_bal['rel_error'] - e2e['rel_error']) / f_bal['rel_error']:.2g} relative); "
-        f"nuclear norm {nuc_row.get('rel_error')}")
+        f"nuclear norm {nuc_row.get('rel_error')}"
+    )
     notes.append(
         f"nuclear norms: W* {np.linalg.svd(W_star, compute_uv=False).sum():.6g}; nuclear-norm "
         f"baseline {nuc_row.get('nuclear_norm')}; Arora et al. (2019) report "
         f"{ARORA_NUCLEAR.get(m, '-')} for their baseline at m = {m} (SCS, |W_ij - y| <= 1e-3; "
-        "their ground truth is built and scaled as ours, a different draw)")
+        "their ground truth is built and scaled as ours, a different draw)"
+    )
 
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    notes.append(f"this process's peak RSS over the whole run (ru_maxrss, imports and XLA "
-                 f"compiles included): {maxrss:.0f} MiB; the nuclear-norm child's: "
-                 f"{fmt(nuc_row.get('child_maxrss_MiB'))} MiB")
+    notes.append(
+        f"this process's peak RSS over the whole run (ru_maxrss, imports and XLA "
+        f"compiles included): {maxrss:.0f} MiB; the nuclear-norm child's: "
+        f"{fmt(nuc_row.get('child_maxrss_MiB'))} MiB"
+    )
     total = time.perf_counter() - t_start
-    cols = ["method", "init", "status", "t", "wall_s", "compile_s", "steps", "rejected", "evals",
-            "us_per_eval", "rel_error", "drift", "eff_rank", "nuclear_norm", "state_KiB",
-            "peak_MiB", "x_vs_row1"]
-    print(f"\n{d} x {d}, rank {r}, {m} entries, depth {DEPTH}, alpha {ALPHA:g}; t1 = {t1:g} "
-          f"(gaussian), {t1_bal:g} (balanced); GD to rel_error <= {target:.4g}\n")
+    cols = [
+        "method",
+        "init",
+        "status",
+        "t",
+        "wall_s",
+        "compile_s",
+        "steps",
+        "rejected",
+        "evals",
+        "us_per_eval",
+        "rel_error",
+        "drift",
+        "eff_rank",
+        "nuclear_norm",
+        "state_KiB",
+        "peak_MiB",
+        "x_vs_row1",
+    ]
+    print(
+        f"\n{d} x {d}, rank {r}, {m} entries, depth {DEPTH}, alpha {ALPHA:g}; t1 = {t1:g} "
+        f"(gaussian), {t1_bal:g} (balanced); GD to rel_error <= {target:.4g}\n"
+    )
     print(markdown_table(rows, cols))
-    print("\n" + markdown_table(summary, ["comparison", "ratio", "ratio_incl_compile", "target",
-                                          "met", "kind"]))
+    print(
+        "\n"
+        + markdown_table(
+            summary, ["comparison", "ratio", "ratio_incl_compile", "target", "met", "kind"]
+        )
+    )
     print("\nnotes:\n" + "\n".join(f"- {n}" for n in notes))
     print(f"\ntotal {total:.0f} s")
-    path = write_results(name, dict(
-        config=dict(vars(args), d=d, r=r, m=m, t1=t1, t1_balanced=t1_bal, depth=DEPTH,
-                    alpha=ALPHA, seed=SEED, flow_budget=flow_budget, gd_budget=gd_budget,
-                    gd_anchor_budget=anchor_budget, nuclear_budget=nuc_budget, match=MATCH,
-                    OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"]),
-        data=f"tests/helpers.py low_rank_completion({d}, {r}, {m}, {SEED})",
-        W_star_nuclear_norm=float(np.linalg.svd(W_star, compute_uv=False).sum()),
-        arora_nuclear_norm=ARORA_NUCLEAR, process_maxrss_MiB=maxrss, total_s=total, rows=rows,
-        summary=summary, notes=notes))
+    path = write_results(
+        name,
+        dict(
+            config=dict(
+                vars(args),
+                d=d,
+                r=r,
+                m=m,
+                t1=t1,
+                t1_balanced=t1_bal,
+                depth=DEPTH,
+                alpha=ALPHA,
+                seed=SEED,
+                flow_budget=flow_budget,
+                gd_budget=gd_budget,
+                gd_anchor_budget=anchor_budget,
+                nuclear_budget=nuc_budget,
+                match=MATCH,
+                OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"],
+            ),
+            data=f"tests/helpers.py low_rank_completion({d}, {r}, {m}, {SEED})",
+            W_star_nuclear_norm=float(np.linalg.svd(W_star, compute_uv=False).sum()),
+            arora_nuclear_norm=ARORA_NUCLEAR,
+            process_maxrss_MiB=maxrss,
+            total_s=total,
+            rows=rows,
+            summary=summary,
+            notes=notes,
+        ),
+    )
     print(f"wrote {path}")
 
 

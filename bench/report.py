@@ -16,22 +16,52 @@ from _common import RESULTS_DIR, markdown_table
 # Which columns each benchmark's tables show, in order (others stay in the JSON).
 COLUMNS = {
     "separable": {
-        "rows": ["n", "d", "task", "t1", "method", "status", "wall_s", "compile_s", "steps",
-                 "rhs_evals", "jac_evals", "floor_s", "one_minus_cos", "dir_err_vs_ref",
-                 "peak_MiB", "x_vs_flowbias"],
-        "summary": ["n", "d", "eps", "t_flowbias", "gd_over_flowbias",
-                    "best_scipy_over_flowbias_1e100"],
-        "gradient_kernel": ["n", "d", "device", "flowbias_eval_us", "numpy_eval_us",
-                            "GB_per_s", "fraction_of_peak"],
+        "rows": [
+            "n",
+            "d",
+            "task",
+            "t1",
+            "method",
+            "status",
+            "wall_s",
+            "compile_s",
+            "steps",
+            "rhs_evals",
+            "jac_evals",
+            "floor_s",
+            "one_minus_cos",
+            "dir_err_vs_ref",
+            "peak_MiB",
+            "x_vs_flowbias",
+        ],
+        "summary": [
+            "n",
+            "d",
+            "eps",
+            "t_flowbias",
+            "gd_over_flowbias",
+            "best_scipy_over_flowbias_1e100",
+        ],
+        "gradient_kernel": [
+            "n",
+            "d",
+            "device",
+            "flowbias_eval_us",
+            "numpy_eval_us",
+            "GB_per_s",
+            "fraction_of_peak",
+        ],
     },
 }
 
 
 def _machine_line(m: dict) -> str:
     v = m.get("versions", {})
-    return (f"{m.get('date')} · {m.get('cpu')} ({m.get('cpu_count')} cores) · JAX "
-            f"{v.get('jax')} on {m.get('jax_backend')} ({m.get('device_kind')}) · diffrax "
-            f"{v.get('diffrax')} · NumPy {v.get('numpy')} · SciPy {v.get('scipy')}")
+    return (
+        f"{m.get('date')} · {m.get('cpu')} ({m.get('cpu_count')} cores) · JAX "
+        f"{v.get('jax')} on {m.get('jax_backend')} ({m.get('device_kind')}) · diffrax "
+        f"{v.get('diffrax')} · NumPy {v.get('numpy')} · SciPy {v.get('scipy')}"
+    )
 
 
 def report(name: str) -> str:
@@ -42,15 +72,19 @@ def report(name: str) -> str:
     spec = COLUMNS.get(name, {})
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
-            cols = spec.get(key) or list(dict.fromkeys(k for r in value for k in r
-                                                       if not isinstance(r[k], (list, dict))))
+            cols = spec.get(key) or list(
+                dict.fromkeys(k for r in value for k in r if not isinstance(r[k], (list, dict)))
+            )
             out += [f"**{key}**", "", markdown_table(value, cols), ""]
     return "\n".join(out)
 
 
 def main() -> None:
-    names = sys.argv[1:] or sorted(p.stem for p in RESULTS_DIR.glob("*.json")
-                                   if "quick" not in p.stem and "scratch" not in p.stem)
+    names = sys.argv[1:] or sorted(
+        p.stem
+        for p in RESULTS_DIR.glob("*.json")
+        if "quick" not in p.stem and "scratch" not in p.stem
+    )
     print("\n".join(report(n) for n in names))
 
 

@@ -150,8 +150,17 @@ def run_flowbias(X, y, label, T1, final, eps, repeat, solver=None):
     ts = np.linspace(0.0, T1, NUM_SAVE)
 
     def go():
-        return fb.flowsolve(model, fb.SquareLoss(), Xj, yj, T1, flow=fb.DualFlow(), ts=ts,
-                            solver=solver, throw=False)
+        return fb.flowsolve(
+            model,
+            fb.SquareLoss(),
+            Xj,
+            yj,
+            T1,
+            flow=fb.DualFlow(),
+            ts=ts,
+            solver=solver,
+            throw=False,
+        )
 
     sol, wall, compile_s, peak = time_jax(go)
     for _ in range(repeat - 1):
@@ -165,11 +174,20 @@ def run_flowbias(X, y, label, T1, final, eps, repeat, solver=None):
         solver = fb.default_solver(stiff=fb.DualFlow().is_stiff(model))
     return dict(
         status="ok" if bool(sol.success) else f"failed: {sol.message}"[:80],
-        reached=bool(err is not None and err <= eps), wall_s=wall, compile_s=compile_s, steps=steps,
+        reached=bool(err is not None and err <= eps),
+        wall_s=wall,
+        compile_s=compile_s,
+        steps=steps,
         rejected=int(sol.stats["num_rejected_steps"]),
-        us_per_step=1e6 * wall / max(steps, 1), tau_end=float(np.exp(float(sol.log_t_end))),
-        tau_hit=float(ts[hit[0]]) if hit.size else None, rel_error=err, peak_MiB=peak,
-        solver=type(solver).__name__, given_as=how, projected=False)
+        us_per_step=1e6 * wall / max(steps, 1),
+        tau_end=float(np.exp(float(sol.log_t_end))),
+        tau_hit=float(ts[hit[0]]) if hit.size else None,
+        rel_error=err,
+        peak_MiB=peak,
+        solver=type(solver).__name__,
+        given_as=how,
+        projected=False,
+    )
 
 
 # --------------------------------------------------------------------------- NumPy GD
@@ -207,14 +225,21 @@ def gd(X, y, final, alpha, eta, eps, cap_s, max_steps=None, check_every=CHECK_EV
             status = "cap"
         wall = time.perf_counter() - t0
     factors = np.concatenate([u, v])
-    return dict(status=status, reached=status == "ok", wall_s=wall, steps=k,
-                us_per_step=1e6 * wall / max(k, 1),
-                tau_end=k * eta / -math.log(alpha) if alpha > 0 else None,
-                rel_error=err if err is not None and math.isfinite(err) else None,
-                peak_MiB=mem.peak_mib, eta=eta, w0_underflow=w0_zero,
-                zeroed_factors=int(np.sum(factors == 0.0)),
-                subnormal_factors=int(np.sum((factors != 0.0) & (np.abs(factors) < TINY))),
-                projected=False)
+    return dict(
+        status=status,
+        reached=status == "ok",
+        wall_s=wall,
+        steps=k,
+        us_per_step=1e6 * wall / max(k, 1),
+        tau_end=k * eta / -math.log(alpha) if alpha > 0 else None,
+        rel_error=err if err is not None and math.isfinite(err) else None,
+        peak_MiB=mem.peak_mib,
+        eta=eta,
+        w0_underflow=w0_zero,
+        zeroed_factors=int(np.sum(factors == 0.0)),
+        subnormal_factors=int(np.sum((factors != 0.0) & (np.abs(factors) < TINY))),
+        projected=False,
+    )
 
 
 def find_eta(X, y, final, T1, eps):
@@ -230,9 +255,17 @@ def find_eta(X, y, final, T1, eps):
         # The run stops early at eps; "max_steps" means it ran the whole horizon above eps.
         ok = r["status"] == "ok"
         outcome = {"ok": "within eps", "max_steps": "above eps at the horizon"}.get(
-            r["status"], r["status"])
-        probes.append(dict(eta=eta, c_over_lambda=eta * lam, steps=r["steps"],
-                           outcome=outcome, rel_error=r["rel_error"]))
+            r["status"], r["status"]
+        )
+        probes.append(
+            dict(
+                eta=eta,
+                c_over_lambda=eta * lam,
+                steps=r["steps"],
+                outcome=outcome,
+                rel_error=r["rel_error"],
+            )
+        )
         if ok:
             return eta, lam, probes
     raise RuntimeError(f"no stable eta in the grid: {probes}")
@@ -243,15 +276,22 @@ def run_gd(X, y, final, label, eta, eps, cap_s, repeat, notes):
     a run that reached eps is repeated `repeat` times in all, its fastest wall kept."""
     alpha = float(label)  # 0.0 below the float64 range
     if alpha == 0.0:
-        return dict(status="cannot start", reached=False, wall_s=None, steps=0, eta=eta,
-                    w0_underflow=True, projected=True, rel_error=None)
+        return dict(
+            status="cannot start",
+            reached=False,
+            wall_s=None,
+            steps=0,
+            eta=eta,
+            w0_underflow=True,
+            projected=True,
+            rel_error=None,
+        )
     r = None
     for _attempt in range(4):
         r = gd(X, y, final, alpha, eta, eps, cap_s)
         if r["status"] != "diverged":
             break
-        notes.append(f"GD at alpha {label}: eta = {eta:.4g} diverged at step {r['steps']}; "
-                     "halved")
+        notes.append(f"GD at alpha {label}: eta = {eta:.4g} diverged at step {r['steps']}; halved")
         eta /= 2
     if r["status"] == "ok":
         for _ in range(repeat - 1):
@@ -265,8 +305,12 @@ def project_gd(row, label, T1, per_step_s):
     """Steps and time GD needs at this alpha: t_needed = T1 log(1/alpha), steps = t / eta."""
     log_inv = -log10_of(label) * math.log(10.0)
     steps = math.ceil(T1 * log_inv / row["eta"])
-    row.update(steps_needed=steps, projected_s=steps * per_step_s, projected=True,
-               projected_us_per_step=1e6 * per_step_s)
+    row.update(
+        steps_needed=steps,
+        projected_s=steps * per_step_s,
+        projected=True,
+        projected_us_per_step=1e6 * per_step_s,
+    )
     return row
 
 
@@ -275,18 +319,31 @@ def project_gd(row, label, T1, per_step_s):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="alphas 1e-10 1e-30 1e-300 1e-1000, GD cap 10 s")
-    parser.add_argument("--alphas", nargs="+", default=None,
-                        help="initial scales as text (e.g. 1e-30 1e-1000)")
-    parser.add_argument("--gd-cap", type=float, default=None,
-                        help="wall-clock cap per GD run, seconds (default 60; quick 10)")
+    parser.add_argument(
+        "--quick", action="store_true", help="alphas 1e-10 1e-30 1e-300 1e-1000, GD cap 10 s"
+    )
+    parser.add_argument(
+        "--alphas", nargs="+", default=None, help="initial scales as text (e.g. 1e-30 1e-1000)"
+    )
+    parser.add_argument(
+        "--gd-cap",
+        type=float,
+        default=None,
+        help="wall-clock cap per GD run, seconds (default 60; quick 10)",
+    )
     parser.add_argument("--eps", type=float, default=1e-2)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="timed calls per row (flowbias: cached calls; GD: runs that "
-                             "reached eps); the fastest is kept")
-    parser.add_argument("--skip-tsit5", action="store_true",
-                        help="leave out the extra flowbias row with diffrax.Tsit5")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="timed calls per row (flowbias: cached calls; GD: runs that "
+        "reached eps); the fastest is kept",
+    )
+    parser.add_argument(
+        "--skip-tsit5",
+        action="store_true",
+        help="leave out the extra flowbias row with diffrax.Tsit5",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--name", default=None)
     args = parser.parse_args()
@@ -306,9 +363,12 @@ def main() -> None:
     T1 = 1.5 * tau_K if tau_K > 0 else 1.0
     plateau_errs = [rel_error(s, final) for s in st.saddles]
     l1_gap = rel_error(final, min_l1_cvxpy(X, y))  # independent check: cvxpy's min-l1 point
-    print(f"=== sparse regression n {N}, d {D}, k {K}, seed {args.seed}: staircase with "
-          f"{st.num_jumps} jumps in {st_wall:.3f} s, tau = {np.round(st.times, 4).tolist()}, "
-          f"T1 = {T1:.4g} ===", flush=True)
+    print(
+        f"=== sparse regression n {N}, d {D}, k {K}, seed {args.seed}: staircase with "
+        f"{st.num_jumps} jumps in {st_wall:.3f} s, tau = {np.round(st.times, 4).tolist()}, "
+        f"T1 = {T1:.4g} ===",
+        flush=True,
+    )
     notes = [
         f"staircase: {st.num_jumps} jumps at tau = {np.round(st.times[1:], 4).tolist()}; "
         f"rel_error of each saddle to the last: {[round(e, 4) for e in plateau_errs]} (so "
@@ -326,32 +386,50 @@ def main() -> None:
         f"GD step: lambda_max(X^T X / n) = {lam:.4g}; grid eta_j = 2^(-j/2) 8 / lambda_max; "
         f"probe at alpha = {PROBE_ALPHA:g} to t = T1 log(1/alpha) = "
         f"{T1 * -math.log(PROBE_ALPHA):.4g}: "
-        + "; ".join(f"eta {p['eta']:.4g} -> {p['outcome']} after {p['steps']} steps "
-                    f"(rel_error {fmt(p['rel_error'])})" for p in probes)
+        + "; ".join(
+            f"eta {p['eta']:.4g} -> {p['outcome']} after {p['steps']} steps "
+            f"(rel_error {fmt(p['rel_error'])})"
+            for p in probes
+        )
         + f"; chosen eta = {eta:.4g} (= {eta * lam:.3g} / lambda_max); the classical bound "
-          f"2 / (4 max|w| lambda_max) at the limit is {bound:.4g}")
+        f"2 / (4 max|w| lambda_max) at the limit is {bound:.4g}"
+    )
     print(f"  GD eta = {eta:.4g} (probed {len(probes)} values)", flush=True)
 
     rows = []
 
     def add(row):
         rows.append(row)
-        print(f"  alpha {row['alpha']:>8} {row['method']:<44} {row['status']:<13} "
-              f"{'reached' if row['reached'] else 'not reached':<11} wall "
-              f"{fmt(row.get('wall_s'))} s  steps {row.get('steps')}  "
-              f"err {fmt(row.get('rel_error'))}", flush=True)
+        print(
+            f"  alpha {row['alpha']:>8} {row['method']:<44} {row['status']:<13} "
+            f"{'reached' if row['reached'] else 'not reached':<11} wall "
+            f"{fmt(row.get('wall_s'))} s  steps {row.get('steps')}  "
+            f"err {fmt(row.get('rel_error'))}",
+            flush=True,
+        )
         return row
 
     by_alpha, extra = {}, {}
     for label in alphas:
         fbr = run_flowbias(X, y, label, T1, final, eps, args.repeat)
-        main_row = add(dict(alpha=label, log10_alpha=log10_of(label),
-                            method=f"flowbias rescaled + DualFlow ({fbr['solver']})", **fbr))
+        main_row = add(
+            dict(
+                alpha=label,
+                log10_alpha=log10_of(label),
+                method=f"flowbias rescaled + DualFlow ({fbr['solver']})",
+                **fbr,
+            )
+        )
         if not args.skip_tsit5:
             ts5 = run_flowbias(X, y, label, T1, final, eps, args.repeat, solver=dfx.Tsit5())
-            extra[label] = add(dict(alpha=label, log10_alpha=log10_of(label),
-                                    method="(extra) flowbias rescaled + DualFlow (Tsit5)",
-                                    **ts5))
+            extra[label] = add(
+                dict(
+                    alpha=label,
+                    log10_alpha=log10_of(label),
+                    method="(extra) flowbias rescaled + DualFlow (Tsit5)",
+                    **ts5,
+                )
+            )
         gdr = run_gd(X, y, final, label, eta, eps, cap, args.repeat, notes)
         gdr = dict(alpha=label, log10_alpha=log10_of(label), method="NumPy GD on (u, v)", **gdr)
         if gdr["status"] != "ok" and gdr.get("wall_s") is not None and gdr["steps"]:
@@ -359,16 +437,20 @@ def main() -> None:
         by_alpha[label] = (main_row, gdr)
         add(gdr)
     # GD that could not start: projected from the median measured cost per step.
-    measured = [g["wall_s"] / g["steps"] for _, g in by_alpha.values()
-                if g.get("wall_s") and g["steps"]]
+    measured = [
+        g["wall_s"] / g["steps"] for _, g in by_alpha.values() if g.get("wall_s") and g["steps"]
+    ]
     per_step = float(np.median(measured)) if measured else None
     for label, (_, g) in by_alpha.items():
         if g["status"] == "cannot start" and per_step is not None:
             project_gd(g, label, T1, per_step)
     for label, (_, g) in by_alpha.items():
         if g.get("projected_s") is not None:
-            print(f"  alpha {label:>8} GD: {g['status']}, projected {g['projected_s']:.4g} s "
-                  f"({g['steps_needed']} steps)", flush=True)
+            print(
+                f"  alpha {label:>8} GD: {g['status']}, projected {g['projected_s']:.4g} s "
+                f"({g['steps_needed']} steps)",
+                flush=True,
+            )
 
     # ratios, side by side at each alpha
     summary = []
@@ -383,8 +465,9 @@ def main() -> None:
         for other in (g, extra.get(label)):
             if other is not None and other.get("wall_s") is not None:
                 other["x_vs_flowbias"] = other["wall_s"] / f["wall_s"]
-        pairs = [("wall GD / flowbias (Kvaerno5, default)", f, TARGET if label == MAIN_ALPHA
-                  else None)]
+        pairs = [
+            ("wall GD / flowbias (Kvaerno5, default)", f, TARGET if label == MAIN_ALPHA else None)
+        ]
         if label in extra:
             pairs.append(("wall GD / flowbias (Tsit5, extra)", extra[label], None))
         for comparison, fast, target in pairs:
@@ -393,28 +476,49 @@ def main() -> None:
             met = None
             if target is not None and ratio is not None and kind == "measured":
                 met = bool(ratio >= target)
-            summary.append(dict(
-                alpha=label, comparison=comparison, ratio=ratio, ratio_incl_compile=incl,
-                target=target, met=met, kind=kind,
-                gd_steps=g["steps"] if g["status"] == "ok" else g.get("steps_needed"),
-                flowbias_steps=fast["steps"]))
+            summary.append(
+                dict(
+                    alpha=label,
+                    comparison=comparison,
+                    ratio=ratio,
+                    ratio_incl_compile=incl,
+                    target=target,
+                    met=met,
+                    kind=kind,
+                    gd_steps=g["steps"] if g["status"] == "ok" else g.get("steps_needed"),
+                    flowbias_steps=fast["steps"],
+                )
+            )
 
     def smallest(method_prefix):
-        ok = [r for r in rows if r["method"].startswith(method_prefix) and r["reached"]
-              and not r["projected"] and r["wall_s"] is not None and r["wall_s"] <= cap]
+        ok = [
+            r
+            for r in rows
+            if r["method"].startswith(method_prefix)
+            and r["reached"]
+            and not r["projected"]
+            and r["wall_s"] is not None
+            and r["wall_s"] <= cap
+        ]
         return min(ok, key=lambda r: r["log10_alpha"]) if ok else None
 
     reach = []
-    for prefix, label in (("flowbias", "flowbias (Kvaerno5, default)"),
-                          ("(extra) flowbias", "flowbias (Tsit5, extra)"),
-                          ("NumPy", "NumPy GD")):
+    for prefix, label in (
+        ("flowbias", "flowbias (Kvaerno5, default)"),
+        ("(extra) flowbias", "flowbias (Tsit5, extra)"),
+        ("NumPy", "NumPy GD"),
+    ):
         r = smallest(prefix)
         tried = [x for x in rows if x["method"].startswith(prefix)]
-        reach.append(dict(method=label, smallest_alpha=r["alpha"] if r else None,
-                          wall_s=r["wall_s"] if r else None,
-                          alphas_reached=" ".join(x["alpha"] for x in tried if x["reached"]),
-                          alphas_not_reached=" ".join(x["alpha"] for x in tried
-                                                      if not x["reached"]) or "-"))
+        reach.append(
+            dict(
+                method=label,
+                smallest_alpha=r["alpha"] if r else None,
+                wall_s=r["wall_s"] if r else None,
+                alphas_reached=" ".join(x["alpha"] for x in tried if x["reached"]),
+                alphas_not_reached=" ".join(x["alpha"] for x in tried if not x["reached"]) or "-",
+            )
+        )
 
     # Where GD's (projected) time would reach TARGET x flowbias's: GD's cost is linear in
     # log(1/alpha), flowbias's about flat.
@@ -427,42 +531,108 @@ def main() -> None:
                 f"crossover: projected GD (T1 log(1/alpha) / eta steps at the median "
                 f"{1e6 * per_step:.3g} us/step) takes {x:g} x flowbias's median wall "
                 f"({fb_wall:.3g} s over the sweep) at log10(1/alpha) = "
-                f"{x * fb_wall / per_unit / math.log(10.0):.4g}")
+                f"{x * fb_wall / per_unit / math.log(10.0):.4g}"
+            )
         for label, (_, g) in by_alpha.items():
             if g["status"] == "ok":
                 need = T1 * -log10_of(label) * math.log(10.0) / g["eta"]
-                notes.append(f"GD at alpha {label}: {g['steps']} steps measured vs "
-                             f"T1 log(1/alpha) / eta = {need:.4g} (projection / measured = "
-                             f"{need / g['steps']:.3g}); zeroed factors {g['zeroed_factors']}, "
-                             f"subnormal {g['subnormal_factors']}, w(0) underflows to 0: "
-                             f"{g['w0_underflow']}")
+                notes.append(
+                    f"GD at alpha {label}: {g['steps']} steps measured vs "
+                    f"T1 log(1/alpha) / eta = {need:.4g} (projection / measured = "
+                    f"{need / g['steps']:.3g}); zeroed factors {g['zeroed_factors']}, "
+                    f"subnormal {g['subnormal_factors']}, w(0) underflows to 0: "
+                    f"{g['w0_underflow']}"
+                )
 
     total = time.perf_counter() - t_start
-    cols = ["alpha", "method", "status", "reached", "wall_s", "compile_s", "steps",
-            "us_per_step", "tau_end", "tau_hit", "rel_error", "eta", "zeroed_factors",
-            "projected_s", "peak_MiB", "x_vs_flowbias"]
-    print(f"\nn {N}, d {D}, {K}-sparse w*, seed {args.seed}; reached: ||w - staircase.final|| / "
-          f"||staircase.final|| <= {eps:g}; T1 = 1.5 tau_K = {T1:.4g} (rescaled); GD cap "
-          f"{cap:g} s\n")
+    cols = [
+        "alpha",
+        "method",
+        "status",
+        "reached",
+        "wall_s",
+        "compile_s",
+        "steps",
+        "us_per_step",
+        "tau_end",
+        "tau_hit",
+        "rel_error",
+        "eta",
+        "zeroed_factors",
+        "projected_s",
+        "peak_MiB",
+        "x_vs_flowbias",
+    ]
+    print(
+        f"\nn {N}, d {D}, {K}-sparse w*, seed {args.seed}; reached: ||w - staircase.final|| / "
+        f"||staircase.final|| <= {eps:g}; T1 = 1.5 tau_K = {T1:.4g} (rescaled); GD cap "
+        f"{cap:g} s\n"
+    )
     print(markdown_table(rows, cols))
-    print("\n" + markdown_table(summary, ["alpha", "comparison", "ratio", "ratio_incl_compile",
-                                          "target", "met", "kind", "gd_steps",
-                                          "flowbias_steps"]))
-    print("\n" + markdown_table(reach, ["method", "smallest_alpha", "wall_s", "alphas_reached",
-                                        "alphas_not_reached"]))
+    print(
+        "\n"
+        + markdown_table(
+            summary,
+            [
+                "alpha",
+                "comparison",
+                "ratio",
+                "ratio_incl_compile",
+                "target",
+                "met",
+                "kind",
+                "gd_steps",
+                "flowbias_steps",
+            ],
+        )
+    )
+    print(
+        "\n"
+        + markdown_table(
+            reach, ["method", "smallest_alpha", "wall_s", "alphas_reached", "alphas_not_reached"]
+        )
+    )
     print("\nnotes:\n" + "\n".join(f"- {n}" for n in notes))
     print(f"\ntotal {total:.0f} s")
-    path = write_results(name, dict(
-        config=dict(vars(args), alphas=alphas, gd_cap=cap, n=N, d=D, k=K, T1=T1, tau_K=tau_K,
-                    num_save=NUM_SAVE, probe_alpha=PROBE_ALPHA, check_every=CHECK_EVERY,
-                    main_alpha=MAIN_ALPHA, target=TARGET,
-                    OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"]),
-        data=f"tests/helpers.py sparse_regression({N}, {D}, {K}, {args.seed})",
-        staircase=dict(times=st.times, saddle_rel_errors=plateau_errs, min_l1_gap=l1_gap,
-                       entering=st.entering(), leaving=st.leaving(),
-                       kkt_violation=st.kkt_violation, wall_s=st_wall),
-        gd_eta=eta, gd_eta_probes=probes, lambda_max=lam, total_s=total, rows=rows,
-        summary=summary, smallest_alpha=reach, notes=notes))
+    path = write_results(
+        name,
+        dict(
+            config=dict(
+                vars(args),
+                alphas=alphas,
+                gd_cap=cap,
+                n=N,
+                d=D,
+                k=K,
+                T1=T1,
+                tau_K=tau_K,
+                num_save=NUM_SAVE,
+                probe_alpha=PROBE_ALPHA,
+                check_every=CHECK_EVERY,
+                main_alpha=MAIN_ALPHA,
+                target=TARGET,
+                OPENBLAS_NUM_THREADS=os.environ["OPENBLAS_NUM_THREADS"],
+            ),
+            data=f"tests/helpers.py sparse_regression({N}, {D}, {K}, {args.seed})",
+            staircase=dict(
+                times=st.times,
+                saddle_rel_errors=plateau_errs,
+                min_l1_gap=l1_gap,
+                entering=st.entering(),
+                leaving=st.leaving(),
+                kkt_violation=st.kkt_violation,
+                wall_s=st_wall,
+            ),
+            gd_eta=eta,
+            gd_eta_probes=probes,
+            lambda_max=lam,
+            total_s=total,
+            rows=rows,
+            summary=summary,
+            smallest_alpha=reach,
+            notes=notes,
+        ),
+    )
     print(f"wrote {path}")
 
 

@@ -54,8 +54,13 @@ import flowbias as fb
 
 
 # Peak memory bandwidth of accelerators (bytes/s), from the vendors' data sheets.
-PEAK_BANDWIDTH = {"H100 80GB HBM3": 3.35e12, "H100 PCIe": 2.0e12, "H200": 4.8e12,
-                  "A100-SXM4-80GB": 2.04e12, "A100-SXM4-40GB": 1.56e12}
+PEAK_BANDWIDTH = {
+    "H100 80GB HBM3": 3.35e12,
+    "H100 PCIe": 2.0e12,
+    "H200": 4.8e12,
+    "A100-SXM4-80GB": 2.04e12,
+    "A100-SXM4-40GB": 1.56e12,
+}
 
 
 def make_problem(n: int, d: int, seed: int = 0):
@@ -134,16 +139,30 @@ def run_scipy(method, X, y, log_t1, budget_s):
         t0 = time.perf_counter()
         try:
             s1 = log_t1 + math.log1p(math.exp(-log_t1))  # s = log(1 + t), as fb.LogTime
-            sol = scipy.integrate.solve_ivp(flow.rhs, (0.0, s1), np.zeros(X.shape[1]),
-                                            method=method, rtol=1e-10, atol=1e-12, **kw)
+            sol = scipy.integrate.solve_ivp(
+                flow.rhs,
+                (0.0, s1),
+                np.zeros(X.shape[1]),
+                method=method,
+                rtol=1e-10,
+                atol=1e-12,
+                **kw,
+            )
             w, steps, njev = sol.y[:, -1], sol.t.size - 1, sol.njev
             if not sol.success:
                 status = f"failed: {sol.message}"
         except BudgetExceeded:
             w, steps, njev, status = None, None, None, "timeout"
         wall = time.perf_counter() - t0
-    return dict(w=w, wall_s=wall, steps=steps, rhs_evals=flow.nfev, jac_evals=njev,
-                status=status, peak_MiB=mem.peak_mib)
+    return dict(
+        w=w,
+        wall_s=wall,
+        steps=steps,
+        rhs_evals=flow.nfev,
+        jac_evals=njev,
+        status=status,
+        peak_MiB=mem.peak_mib,
+    )
 
 
 # --------------------------------------------------------------------------- flowbias
@@ -155,14 +174,29 @@ def run_flowbias(X, y, log_t1, solver=None, **kw):
     log_t1 = jnp.asarray(log_t1)
 
     def go():
-        return fb.flowsolve(fb.LinearModel(jnp.zeros(d)), fb.ExponentialLoss(), Xj, yj,
-                            log_t1=log_t1, num_save=2, solver=solver, throw=False, **kw)
+        return fb.flowsolve(
+            fb.LinearModel(jnp.zeros(d)),
+            fb.ExponentialLoss(),
+            Xj,
+            yj,
+            log_t1=log_t1,
+            num_save=2,
+            solver=solver,
+            throw=False,
+            **kw,
+        )
 
     sol, wall, compile_s, peak = time_jax(go)
     used = fb.default_solver(stiff=False) if solver is None else solver
-    return dict(w=np.asarray(sol.w_final), wall_s=wall, compile_s=compile_s,
-                steps=int(sol.num_steps), rhs_evals=rhs_evaluations(used, sol.stats),
-                status="ok" if bool(sol.success) else "failed", peak_MiB=peak)
+    return dict(
+        w=np.asarray(sol.w_final),
+        wall_s=wall,
+        compile_s=compile_s,
+        steps=int(sol.num_steps),
+        rhs_evals=rhs_evaluations(used, sol.stats),
+        status="ok" if bool(sol.success) else "failed",
+        peak_MiB=peak,
+    )
 
 
 def gradient_bandwidth(X, y, reps: int = 50):
@@ -176,6 +210,7 @@ def gradient_bandwidth(X, y, reps: int = 50):
     def many(w, X, y):
         def body(_, w):
             return w + 1e-30 * flow.vector_field(jnp.asarray(5.0), w, model, loss, time_, X, y)
+
         return jax.lax.fori_loop(0, reps, body, w)
 
     w = jnp.full(X.shape[1], 1e-3)
@@ -209,20 +244,30 @@ def bench_size(n, d, args, rows, summary, kernel_rows):
     horizons = {"t=1e4": math.log(1e4), "t=1e100": math.log(1e100)}
 
     def ref_direction(log_t1):
-        return run_flowbias(X, y, log_t1, solver=dfx.Dopri8(), rtol=1e-12, atol=1e-12,
-                            max_steps=1_000_000)["w"]
+        return run_flowbias(
+            X, y, log_t1, solver=dfx.Dopri8(), rtol=1e-12, atol=1e-12, max_steps=1_000_000
+        )["w"]
 
     def add(task, method, r, log_t1):
         r = dict(r)
         w = r.pop("w")
         ok = w is not None and np.all(np.isfinite(w))
-        row = dict(n=n, d=d, task=task, method=method, t1=f"{math.exp(log_t1):.3g}"
-                   if log_t1 < 700 else f"e^{log_t1:.0f}", **r)
+        row = dict(
+            n=n,
+            d=d,
+            task=task,
+            method=method,
+            t1=f"{math.exp(log_t1):.3g}" if log_t1 < 700 else f"e^{log_t1:.0f}",
+            **r,
+        )
         row["one_minus_cos"] = one_minus_cos(w, w_hat) if ok else None
         row["dir_err_vs_ref"] = direction_error(w, refs[log_t1]) if ok else None
         rows.append(row)
-        print(f"  {task:>10} {method:>18}: {row['status']:>8} {row['wall_s']:8.3f} s  "
-              f"1-cos {row['one_minus_cos']}", flush=True)
+        print(
+            f"  {task:>10} {method:>18}: {row['status']:>8} {row['wall_s']:8.3f} s  "
+            f"1-cos {row['one_minus_cos']}",
+            flush=True,
+        )
         return row
 
     refs = {}
@@ -247,13 +292,37 @@ def bench_size(n, d, args, rows, summary, kernel_rows):
             refs[math.log(1e4)] = ref_direction(math.log(1e4))
             log_t_gd = math.log(t_gd_end)
             refs[log_t_gd] = ref_direction(log_t_gd)
-            add("t=1e4", "numpy GD", dict(w=w_1e4, wall_s=gd_1e4, steps=k_1e4, rhs_evals=k_1e4,
-                                          status="ok", peak_MiB=mem.peak_mib), math.log(1e4))
-            add("GD eps", "numpy GD", dict(w=w_gd, wall_s=gd_wall, steps=args.gd_steps,
-                                          rhs_evals=args.gd_steps, status="ok",
-                                          peak_MiB=mem.peak_mib), log_t_gd)
-            print(f"  GD: eta = {eta:.3g}, {args.gd_steps} steps reach t = {t_gd_end:.3g}, "
-                  f"eps = 1 - cos = {eps:.3e}", flush=True)
+            add(
+                "t=1e4",
+                "numpy GD",
+                dict(
+                    w=w_1e4,
+                    wall_s=gd_1e4,
+                    steps=k_1e4,
+                    rhs_evals=k_1e4,
+                    status="ok",
+                    peak_MiB=mem.peak_mib,
+                ),
+                math.log(1e4),
+            )
+            add(
+                "GD eps",
+                "numpy GD",
+                dict(
+                    w=w_gd,
+                    wall_s=gd_wall,
+                    steps=args.gd_steps,
+                    rhs_evals=args.gd_steps,
+                    status="ok",
+                    peak_MiB=mem.peak_mib,
+                ),
+                log_t_gd,
+            )
+            print(
+                f"  GD: eta = {eta:.3g}, {args.gd_steps} steps reach t = {t_gd_end:.3g}, "
+                f"eps = 1 - cos = {eps:.3e}",
+                flush=True,
+            )
 
     for log_t1 in horizons.values():
         refs.setdefault(log_t1, ref_direction(log_t1))
@@ -290,24 +359,44 @@ def bench_size(n, d, args, rows, summary, kernel_rows):
     np_eval = numpy_gradient_seconds(X, y)
     kind = jax.devices()[0].device_kind
     peak = args.peak_bandwidth or PEAK_BANDWIDTH.get(kind)
-    kernel_rows.append(dict(n=n, d=d, device=kind, flowbias_eval_us=per_eval * 1e6,
-                            numpy_eval_us=np_eval * 1e6, GB_per_s=bandwidth / 1e9,
-                            fraction_of_peak=None if peak is None else bandwidth / peak))
+    kernel_rows.append(
+        dict(
+            n=n,
+            d=d,
+            device=kind,
+            flowbias_eval_us=per_eval * 1e6,
+            numpy_eval_us=np_eval * 1e6,
+            GB_per_s=bandwidth / 1e9,
+            fraction_of_peak=None if peak is None else bandwidth / peak,
+        )
+    )
     for row in rows:
         if row["n"] == n and row["d"] == d and row.get("rhs_evals"):
             unit = per_eval if row["method"] == "flowbias" else np_eval
             row["floor_s"] = row["rhs_evals"] * unit
     if gd is not None:
-        summary.append(dict(
-            n=n, d=d, eps=gd["eps"], t_flowbias=fb_rows["GD eps"]["t1"],
-            gd_over_flowbias=gd["wall"] / fb_rows["GD eps"]["wall_s"],
-            best_scipy_over_flowbias_1e100=_best_scipy(rows, n, d, "t=1e100", fb_rows),
-        ))
+        summary.append(
+            dict(
+                n=n,
+                d=d,
+                eps=gd["eps"],
+                t_flowbias=fb_rows["GD eps"]["t1"],
+                gd_over_flowbias=gd["wall"] / fb_rows["GD eps"]["wall_s"],
+                best_scipy_over_flowbias_1e100=_best_scipy(rows, n, d, "t=1e100", fb_rows),
+            )
+        )
 
 
 def _best_scipy(rows, n, d, task, fb_rows):
-    walls = [r["wall_s"] for r in rows if r["n"] == n and r["d"] == d and r["task"] == task
-             and r["method"].startswith("scipy") and r["status"] == "ok"]
+    walls = [
+        r["wall_s"]
+        for r in rows
+        if r["n"] == n
+        and r["d"] == d
+        and r["task"] == task
+        and r["method"].startswith("scipy")
+        and r["status"] == "ok"
+    ]
     return min(walls) / fb_rows[task]["wall_s"] if walls else None
 
 
@@ -317,13 +406,20 @@ def main() -> None:
     parser.add_argument("--gd-steps", type=int, default=100_000)
     parser.add_argument("--gd-budget", type=float, default=1200.0)
     parser.add_argument("--budget", type=float, default=300.0, help="per scipy run, seconds")
-    parser.add_argument("--scipy-methods", nargs="+",
-                        default=["LSODA", "LSODA+jac", "BDF", "BDF+jac", "DOP853"],
-                        help="'+jac': give the analytic Jacobian (default: finite differences)")
+    parser.add_argument(
+        "--scipy-methods",
+        nargs="+",
+        default=["LSODA", "LSODA+jac", "BDF", "BDF+jac", "DOP853"],
+        help="'+jac': give the analytic Jacobian (default: finite differences)",
+    )
     parser.add_argument("--skip-gd", action="store_true")
     parser.add_argument("--skip-scipy", action="store_true")
-    parser.add_argument("--peak-bandwidth", type=float, default=None,
-                        help="device peak memory bandwidth in bytes/s (default: a table)")
+    parser.add_argument(
+        "--peak-bandwidth",
+        type=float,
+        default=None,
+        help="device peak memory bandwidth in bytes/s (default: a table)",
+    )
     parser.add_argument("--name", default="separable")
     args = parser.parse_args()
 
@@ -332,17 +428,58 @@ def main() -> None:
         n, d = (int(v) for v in size.lower().split("x"))
         bench_size(n, d, args, rows, summary, kernel_rows)
 
-    cols = ["n", "d", "task", "t1", "method", "status", "wall_s", "compile_s", "steps",
-            "rhs_evals", "jac_evals", "floor_s", "one_minus_cos", "dir_err_vs_ref", "peak_MiB",
-            "x_vs_flowbias"]
+    cols = [
+        "n",
+        "d",
+        "task",
+        "t1",
+        "method",
+        "status",
+        "wall_s",
+        "compile_s",
+        "steps",
+        "rhs_evals",
+        "jac_evals",
+        "floor_s",
+        "one_minus_cos",
+        "dir_err_vs_ref",
+        "peak_MiB",
+        "x_vs_flowbias",
+    ]
     print("\n" + markdown_table(rows, cols))
     if summary:
-        print("\n" + markdown_table(summary, ["n", "d", "eps", "t_flowbias", "gd_over_flowbias",
-                                               "best_scipy_over_flowbias_1e100"]))
-    print("\n" + markdown_table(kernel_rows, ["n", "d", "device", "flowbias_eval_us",
-                                              "numpy_eval_us", "GB_per_s", "fraction_of_peak"]))
-    path = write_results(args.name, dict(config=vars(args), rows=rows, summary=summary,
-                                         gradient_kernel=kernel_rows))
+        print(
+            "\n"
+            + markdown_table(
+                summary,
+                [
+                    "n",
+                    "d",
+                    "eps",
+                    "t_flowbias",
+                    "gd_over_flowbias",
+                    "best_scipy_over_flowbias_1e100",
+                ],
+            )
+        )
+    print(
+        "\n"
+        + markdown_table(
+            kernel_rows,
+            [
+                "n",
+                "d",
+                "device",
+                "flowbias_eval_us",
+                "numpy_eval_us",
+                "GB_per_s",
+                "fraction_of_peak",
+            ],
+        )
+    )
+    path = write_results(
+        args.name, dict(config=vars(args), rows=rows, summary=summary, gradient_kernel=kernel_rows)
+    )
     print(f"\nwrote {path}")
 
 

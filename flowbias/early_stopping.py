@@ -88,14 +88,17 @@ def _result(ts, w, X_test, y_test, label: str) -> EarlyStopping:
     errors = np.mean((w @ X_test.T - y_test) ** 2, axis=-1)
     best = int(np.argmin(errors))
     return EarlyStopping(
-        ts=np.asarray(ts, dtype=np.float64), w=w, test_errors=errors,
-        best_time=float(ts[best]), best_error=float(errors[best]),
-        final_error=float(errors[-1]), label=label,
+        ts=np.asarray(ts, dtype=np.float64),
+        w=w,
+        test_errors=errors,
+        best_time=float(ts[best]),
+        best_error=float(errors[best]),
+        final_error=float(errors[-1]),
+        label=label,
     )
 
 
-def early_stopping(sol: FlowSolution, X_test, y_test, *, label: str | None = None
-                   ) -> EarlyStopping:
+def early_stopping(sol: FlowSolution, X_test, y_test, *, label: str | None = None) -> EarlyStopping:
     r"""The held-out mean squared error $\frac1m\|X_{\mathrm{test}}w(t) - y_{\mathrm{test}}\|^2$
     at each saved time of a flow. Saved times after `sol.log_t_end` (a convergence stop)
     repeat the final state, so their error is the final one.
@@ -115,8 +118,9 @@ def early_stopping(sol: FlowSolution, X_test, y_test, *, label: str | None = Non
     test data of the wrong shape.
     """
     if not isinstance(sol, FlowSolution):
-        raise TypeError(f"`sol` must be a FlowSolution (from fb.flowsolve); got "
-                        f"{type(sol).__name__}.")
+        raise TypeError(
+            f"`sol` must be a FlowSolution (from fb.flowsolve); got {type(sol).__name__}."
+        )
     if sol.w is None:
         raise TypeError(
             "`sol` has no effective linear predictor (`sol.w is None`: a model of a matrix), so "
@@ -255,8 +259,17 @@ def _lasso_cd(X, y, lam, w, norms, tol, max_sweeps):
     return w, gap
 
 
-def lasso_path(X, y, X_test, y_test, lambdas, *, label: str = "lasso", rtol: float = 1e-10,
-               max_sweeps: int = 100_000) -> EarlyStopping:
+def lasso_path(
+    X,
+    y,
+    X_test,
+    y_test,
+    lambdas,
+    *,
+    label: str = "lasso",
+    rtol: float = 1e-10,
+    max_sweeps: int = 100_000,
+) -> EarlyStopping:
     r"""The test error along the lasso path
     $w_\lambda = \arg\min_w \frac{1}{2n}\|Xw - y\|^2 + \lambda\|w\|_1$.
 
@@ -336,8 +349,9 @@ def plot_test_error(paths, *, ax=None, x_label: str = r"time $t$"):
         keep = (ts > 0) & np.isfinite(ts) & np.isfinite(err)
         order = np.argsort(ts[keep])
         (artist,) = ax.plot(ts[keep][order], err[keep][order], label=p.label)
-        ax.plot([p.best_time], [p.best_error], marker="o", linestyle="none",
-                color=artist.get_color())
+        ax.plot(
+            [p.best_time], [p.best_error], marker="o", linestyle="none", color=artist.get_color()
+        )
     ax.set_xscale("log")
     ax.set_xlabel(x_label)
     ax.set_ylabel("test MSE")

@@ -30,7 +30,10 @@ class ExactLinearSolver(eqx.Module):
     """
 
     def path(
-        self, w0: Float[Array, " d"], X: Float[Array, "n d"], y: Float[Array, " n"],
+        self,
+        w0: Float[Array, " d"],
+        X: Float[Array, "n d"],
+        y: Float[Array, " n"],
         log_ts: Float[Array, " k"],
     ) -> Float[Array, "k d"]:
         """w(t) at the saved times (given as log t; -inf is t = 0)."""

@@ -130,8 +130,10 @@ class FlowSolution(eqx.Module):
         if not -self.num_runs <= k < self.num_runs:
             raise IndexError(f"run {k} of a sweep of {self.num_runs} runs.")
         X, y = self.problem.X, self.problem.y
-        bare = eqx.tree_at(lambda s: (s.problem.X, s.problem.y), self, (None, None),
-                           is_leaf=lambda v: v is None)
+        bare = eqx.tree_at(
+            lambda s: (s.problem.X, s.problem.y), self, (None, None), is_leaf=lambda v: v is None
+        )
         one = jax.tree.map(lambda a: a[k], bare)
-        return eqx.tree_at(lambda s: (s.problem.X, s.problem.y), one, (X, y),
-                           is_leaf=lambda v: v is None)
+        return eqx.tree_at(
+            lambda s: (s.problem.X, s.problem.y), one, (X, y), is_leaf=lambda v: v is None
+        )

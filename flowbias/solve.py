@@ -114,8 +114,22 @@ def _norm(a):
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
 def _integrate(
-    flow, model, loss, time, X, y, s_save, solver, controller, max_steps, meter, dt0,
-    stop_ratio, claims_convergence, rtol, log_kappa,
+    flow,
+    model,
+    loss,
+    time,
+    X,
+    y,
+    s_save,
+    solver,
+    controller,
+    max_steps,
+    meter,
+    dt0,
+    stop_ratio,
+    claims_convergence,
+    rtol,
+    log_kappa,
 ):
     state0 = flow.init_state(model, X)
     scale = jax.lax.stop_gradient(flow.state_scale(model, loss, X, y))
@@ -124,8 +138,9 @@ def _integrate(
     event = None
     if stop_ratio is not None:
         log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, state0)
-        floors = jnp.stack([log_l0 + jnp.log(stop_ratio),
-                            log_g0 + 0.5 * jnp.log(stop_ratio) - log_kappa])
+        floors = jnp.stack(
+            [log_l0 + jnp.log(stop_ratio), log_g0 + 0.5 * jnp.log(stop_ratio) - log_kappa]
+        )
         event = dfx.Event(_converged)
     args = (flow, model, loss, time, X, y, scale, floors)
     sol = dfx.diffeqsolve(
@@ -155,10 +170,13 @@ def _integrate(
         return jnp.where(mask, a[:-1], a[idx])
 
     states = _unscale(jax.tree.map(fill, sol.ys), scale)
-    per_time = jax.vmap(lambda st: (
-        flow.params(st, model, X), flow.observable(st, model, X),
-        loss.log_value(flow.outputs(st, model, X), y),
-    ))
+    per_time = jax.vmap(
+        lambda st: (
+            flow.params(st, model, X),
+            flow.observable(st, model, X),
+            loss.log_value(flow.outputs(st, model, X), y),
+        )
+    )
     params, observable, log_loss = per_time(states)
     final = jax.tree.map(lambda a: a[-1], states)
 
@@ -192,8 +210,10 @@ def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
     if ts is not None:
         ts = as_float_array(ts, "ts", ndim=1)
         if ts.shape[0] == 0:
-            raise ValueError("`ts` is empty. Fix: pass the times to save at, e.g. "
-                             "`ts=np.geomspace(1e-2, t1, 100)`, or leave it out.")
+            raise ValueError(
+                "`ts` is empty. Fix: pass the times to save at, e.g. "
+                "`ts=np.geomspace(1e-2, t1, 100)`, or leave it out."
+            )
         if is_concrete(ts) and (
             np.any(np.diff(np.asarray(ts)) <= 0)
             or float(ts[0]) < 0
@@ -212,9 +232,7 @@ def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
         # Log-spaced from min(1, t1)/1000 to t1, with t = 0 first.
         log_t_min = jnp.minimum(0.0, log_t1) - math.log(1e3)
         grid = jnp.linspace(0.0, 1.0, num_save - 1) if num_save > 2 else jnp.ones(1)
-        log_ts = jnp.concatenate(
-            [jnp.array([-jnp.inf]), log_t_min + grid * (log_t1 - log_t_min)]
-        )
+        log_ts = jnp.concatenate([jnp.array([-jnp.inf]), log_t_min + grid * (log_t1 - log_t_min)])
     return log_ts, time.s_of_log_t(log_ts)
 
 
@@ -243,8 +261,12 @@ def _horizon(model, loss, X, t1, log_t1, ts):
 
 
 def _check_exact(model, loss, flow, X, controller) -> None:
-    if not (isinstance(model, LinearModel) and isinstance(loss, SquareLoss)
-            and type(flow) is GradientFlow and not isinstance(X, AbstractMeasurements)):
+    if not (
+        isinstance(model, LinearModel)
+        and isinstance(loss, SquareLoss)
+        and type(flow) is GradientFlow
+        and not isinstance(X, AbstractMeasurements)
+    ):
         raise TypeError(
             "ExactLinearSolver solves gradient flow of fb.LinearModel on fb.SquareLoss with "
             f"data X (n, d) in closed form; got {type(model).__name__}, {type(loss).__name__}, "
@@ -256,8 +278,7 @@ def _check_exact(model, loss, flow, X, controller) -> None:
 
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
-def _exact_path(solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max_steps,
-                log_kappa):
+def _exact_path(solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max_steps, log_kappa):
     states = solver.path(model.w0, X, y, log_ts)
     finite = jnp.all(jnp.isfinite(states))
     s = jnp.linalg.svd(X, compute_uv=False)
@@ -270,15 +291,22 @@ def _exact_path(solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max
         log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, model.w0)
         log_l, log_g = _residual_logs(flow, model, loss, X, y, states[-1])
         ok = (log_l <= log_l0 + jnp.log(stop_ratio)) | (
-            log_g <= log_g0 + 0.5 * jnp.log(stop_ratio) - log_kappa)
+            log_g <= log_g0 + 0.5 * jnp.log(stop_ratio) - log_kappa
+        )
         not_converged = ~ok
     result = first_failure(
-        (~finite, RESULTS.nonfinite), (ill, RESULTS.ill_conditioned),
-        (not_converged, RESULTS.not_converged), base=RESULTS.successful,
+        (~finite, RESULTS.nonfinite),
+        (ill, RESULTS.ill_conditioned),
+        (not_converged, RESULTS.not_converged),
+        base=RESULTS.successful,
     )
     zero = jnp.zeros((), jnp.int64)
-    stats = {"num_steps": zero, "num_accepted_steps": zero, "num_rejected_steps": zero,
-             "max_steps": jnp.asarray(max_steps)}
+    stats = {
+        "num_steps": zero,
+        "num_accepted_steps": zero,
+        "num_rejected_steps": zero,
+        "max_steps": jnp.asarray(max_steps),
+    }
     return states, result, err, stats
 
 
@@ -308,8 +336,10 @@ def _concrete(X) -> bool:
 
 
 def _controller_rtol(controller, rtol):
-    inner = controller.controller if isinstance(controller, dfx.ClipStepSizeController) else (
-        controller
+    inner = (
+        controller.controller
+        if isinstance(controller, dfx.ClipStepSizeController)
+        else (controller)
     )
     if isinstance(inner, dfx.PIDController):
         return jnp.asarray(inner.rtol, jnp.float64)
@@ -432,8 +462,9 @@ def flowsolve(
             y = eqx.error_if(y, ~jnp.all(jnp.abs(y) == 1.0), "`y` must hold labels +1 or -1")
     flow = GradientFlow() if flow is None else flow
     if not isinstance(flow, AbstractFlow):
-        raise TypeError(f"`flow` must be a flowbias flow (e.g. fb.DualFlow()); got "
-                        f"{type(flow).__name__}.")
+        raise TypeError(
+            f"`flow` must be a flowbias flow (e.g. fb.DualFlow()); got {type(flow).__name__}."
+        )
     flow.check(model, loss)
     if time is None:
         # Log time where the flow is slow (log t growth); the loss-normalised flow already
@@ -460,26 +491,46 @@ def flowsolve(
     log_t1, claims = _horizon(model, loss, X, t1, log_t1, ts)
     if require_convergence is not None:
         if not isinstance(require_convergence, bool):
-            raise TypeError(f"`require_convergence` must be a bool or None; got "
-                            f"{require_convergence!r}.")
+            raise TypeError(
+                f"`require_convergence` must be a bool or None; got {require_convergence!r}."
+            )
         if require_convergence and stop_ratio is None:
-            raise ValueError("`require_convergence=True` needs a convergence criterion: pass "
-                             "`stop_ratio` (it is off for classification losses, which never "
-                             "converge).")
+            raise ValueError(
+                "`require_convergence=True` needs a convergence criterion: pass "
+                "`stop_ratio` (it is off for classification losses, which never "
+                "converge)."
+            )
         claims = require_convergence
     claims = claims and stop_ratio is not None
     log_ts, s_save = _save_grid(time, log_t1, ts, num_save)
     if isinstance(solver, ExactLinearSolver):
         _check_exact(model, loss, flow, X, stepsize_controller)
         states, result, err, stats = _exact_path(
-            solver, model, loss, flow, X, y, log_ts, stop_ratio, claims, max_steps,
+            solver,
+            model,
+            loss,
+            flow,
+            X,
+            y,
+            log_ts,
+            stop_ratio,
+            claims,
+            max_steps,
             _log_condition(X),
         )
         sol = FlowSolution(
-            ts=jnp.exp(log_ts), log_ts=log_ts, params=states, observable=states,
-            log_loss=jax.vmap(lambda w: loss.log_value(X @ w, y))(states), state=states,
-            s=s_save, result=result, error_estimate=err,
-            rtol=jnp.asarray(np.finfo(np.float64).eps), stats=stats, log_t_end=log_ts[-1],
+            ts=jnp.exp(log_ts),
+            log_ts=log_ts,
+            params=states,
+            observable=states,
+            log_loss=jax.vmap(lambda w: loss.log_value(X @ w, y))(states),
+            state=states,
+            s=s_save,
+            result=result,
+            error_estimate=err,
+            rtol=jnp.asarray(np.finfo(np.float64).eps),
+            stats=stats,
+            log_t_end=log_ts[-1],
             problem=FlowProblem(model, loss, flow, time, X, y),
             solver_choice="ExactLinearSolver: passed as `solver` (the closed form, no steps).",
         )
@@ -498,8 +549,22 @@ def flowsolve(
     meter = dfx.NoProgressMeter() if progress_meter is None else progress_meter
     run_rtol = _controller_rtol(stepsize_controller, rtol)
     states, params, observable, log_loss, result, err, stats, log_t_end = _integrate(
-        flow, model, loss, time, X, y, s_save, solver, stepsize_controller, max_steps, meter,
-        dt0, stop_ratio, claims, run_rtol, _log_condition(X),
+        flow,
+        model,
+        loss,
+        time,
+        X,
+        y,
+        s_save,
+        solver,
+        stepsize_controller,
+        max_steps,
+        meter,
+        dt0,
+        stop_ratio,
+        claims,
+        run_rtol,
+        _log_condition(X),
     )
     sol = FlowSolution(
         ts=jnp.exp(log_ts),
@@ -525,16 +590,22 @@ def flowsolve(
 def _non_separable_hint(sol: FlowSolution, result: RESULTS) -> str:
     """Why a classification flow in log time ran out of steps, when the data say so."""
     p = sol.problem
-    if not (result == RESULTS.max_steps_reached and p.loss.is_classification
-            and isinstance(p.time, LogTime) and p.X is not None
-            and not isinstance(p.X, AbstractMeasurements)):
+    if not (
+        result == RESULTS.max_steps_reached
+        and p.loss.is_classification
+        and isinstance(p.time, LogTime)
+        and p.X is not None
+        and not isinstance(p.X, AbstractMeasurements)
+    ):
         return ""
     if check_separable(p.X, p.y).separable:
         return ""
-    return (" Here the cause is the data: they are not linearly separable through the origin "
-            "(fb.check_separable says why), so the loss has a finite minimiser, which log time "
-            "approaches only with ever smaller steps; more steps will not help. Fix: integrate "
-            "in linear time (`time=fb.LinearTime()`) to a finite t1.")
+    return (
+        " Here the cause is the data: they are not linearly separable through the origin "
+        "(fb.check_separable says why), so the loss has a finite minimiser, which log time "
+        "approaches only with ever smaller steps; more steps will not help. Fix: integrate "
+        "in linear time (`time=fb.LinearTime()`) to a finite t1."
+    )
 
 
 def raise_if_failed(sol: FlowSolution) -> FlowSolution:
@@ -543,8 +614,12 @@ def raise_if_failed(sol: FlowSolution) -> FlowSolution:
     ok = sol.success
     if is_concrete(ok):
         if not bool(jnp.all(ok)):
-            bad = sol.result if np.ndim(ok) == 0 else jax.tree.map(
-                lambda a: a.reshape(-1)[int(np.argmin(np.asarray(ok).reshape(-1)))], sol.result
+            bad = (
+                sol.result
+                if np.ndim(ok) == 0
+                else jax.tree.map(
+                    lambda a: a.reshape(-1)[int(np.argmin(np.asarray(ok).reshape(-1)))], sol.result
+                )
             )
             msg = RESULTS[bad]
             if bad == RESULTS.ill_conditioned:

@@ -96,30 +96,46 @@ def choose_solver(
 
     **Returns:** a [`SolverChoice`][flowbias.SolverChoice].
     """
-    for value, name, kind in ((model, "model", AbstractModel), (loss, "loss", AbstractLoss),
-                              (flow, "flow", AbstractFlow)):
+    for value, name, kind in (
+        (model, "model", AbstractModel),
+        (loss, "loss", AbstractLoss),
+        (flow, "flow", AbstractFlow),
+    ):
         if not isinstance(value, kind):
-            raise TypeError(f"`{name}` must be a flowbias {kind.__name__[8:].lower()} (an "
-                            f"{kind.__name__}); got {type(value).__name__}.")
+            raise TypeError(
+                f"`{name}` must be a flowbias {kind.__name__[8:].lower()} (an "
+                f"{kind.__name__}); got {type(value).__name__}."
+            )
     if is_concrete(log_t1) and not np.isfinite(float(np.asarray(log_t1))):
         raise ValueError(f"`log_t1` must be finite (log of the horizon); got {log_t1!r}.")
     if flow.is_stiff(model):
-        return SolverChoice(default_solver(stiff=True),
-                            f"Kvaerno5: the flow of {type(model).__name__} is stiff (its fast "
-                            "modes scale with the fitted weights).")
-    linear = (isinstance(model, LinearModel) and isinstance(loss, SquareLoss)
-              and type(flow) in (GradientFlow, DualFlow))
+        return SolverChoice(
+            default_solver(stiff=True),
+            f"Kvaerno5: the flow of {type(model).__name__} is stiff (its fast "
+            "modes scale with the fitted weights).",
+        )
+    linear = (
+        isinstance(model, LinearModel)
+        and isinstance(loss, SquareLoss)
+        and type(flow) in (GradientFlow, DualFlow)
+    )
     if not linear:
-        return SolverChoice(default_solver(stiff=False),
-                            "Tsit5: explicit, for flows not marked stiff (AbstractFlow.is_stiff); "
-                            "an implicit step's Jacobian costs a state-sized factorisation.")
+        return SolverChoice(
+            default_solver(stiff=False),
+            "Tsit5: explicit, for flows not marked stiff (AbstractFlow.is_stiff); "
+            "an implicit step's Jacobian costs a state-sized factorisation.",
+        )
     if not (is_concrete(log_t1) and all(is_concrete(a) for a in jax.tree.leaves(X))):
-        return SolverChoice(default_solver(stiff=False),
-                            "Tsit5: the data or t1 are traced, so their conditioning is "
-                            "unknown here; pass `solver=` if they are ill-conditioned.")
+        return SolverChoice(
+            default_solver(stiff=False),
+            "Tsit5: the data or t1 are traced, so their conditioning is "
+            "unknown here; pass `solver=` if they are ill-conditioned.",
+        )
     if not all(np.all(np.isfinite(np.asarray(a))) for a in jax.tree.leaves(X)):
-        raise ValueError("`X` contains NaN or inf: its spectrum, which sets the solver, is not "
-                         "defined. Fix: clean the data (flowsolve refuses it too).")
+        raise ValueError(
+            "`X` contains NaN or inf: its spectrum, which sets the solver, is not "
+            "defined. Fix: clean the data (flowsolve refuses it too)."
+        )
     eig = gram_eigenvalues(X) / num_points(X)
     lam_max = float(np.max(eig)) if eig.size else 0.0
     positive = eig[eig > lam_max * 1e-12] if lam_max > 0 else eig[:0]
@@ -131,11 +147,15 @@ def choose_solver(
         return SolverChoice(default_solver(stiff=False), f"Tsit5: least squares with {facts}.")
     size = _state_size(flow, model, X)
     if size > _IMPLICIT_MAX_STATE:
-        return SolverChoice(default_solver(stiff=False),
-                            f"Tsit5: least squares with {facts}, but an implicit step on "
-                            f"{size} state entries costs more; for speed pass "
-                            "`solver=fb.ExactLinearSolver()` (closed form) or "
-                            "`flow=fb.DualFlow()` (n entries).")
-    return SolverChoice(default_solver(stiff=True),
-                        f"Kvaerno5: least squares with {facts} (its stability limit); the "
-                        "L-stable implicit solver takes a few hundred.")
+        return SolverChoice(
+            default_solver(stiff=False),
+            f"Tsit5: least squares with {facts}, but an implicit step on "
+            f"{size} state entries costs more; for speed pass "
+            "`solver=fb.ExactLinearSolver()` (closed form) or "
+            "`flow=fb.DualFlow()` (n entries).",
+        )
+    return SolverChoice(
+        default_solver(stiff=True),
+        f"Kvaerno5: least squares with {facts} (its stability limit); the "
+        "L-stable implicit solver takes a few hundred.",
+    )

@@ -75,7 +75,8 @@ def flowsweep(
         raise ValueError(f"every run was refused; the first: {reasons[0]}")
     if bad:
         warnings.warn(
-            "flowsweep: runs " + "; ".join(f"{i} ({r})" for i, r in zip(bad, reasons, strict=True))
+            "flowsweep: runs "
+            + "; ".join(f"{i} ({r})" for i, r in zip(bad, reasons, strict=True))
             + " were refused and are flagged RESULTS.invalid_parameter; the others run.",
             stacklevel=2,
         )
@@ -139,12 +140,16 @@ def sweep_mesh(shard: bool | Mesh | None = None) -> Mesh | None:
     a one-axis mesh named `"runs"`, or None for an unsharded sweep."""
     if isinstance(shard, Mesh):
         if len(shard.axis_names) != 1:
-            raise ValueError(f"`shard` must be a one-axis Mesh; got axes {shard.axis_names}. "
-                             "Fix: jax.make_mesh((num_devices,), ('runs',)).")
+            raise ValueError(
+                f"`shard` must be a one-axis Mesh; got axes {shard.axis_names}. "
+                "Fix: jax.make_mesh((num_devices,), ('runs',))."
+            )
         return shard
     if shard is not None and not isinstance(shard, bool):
-        raise TypeError(f"`shard` must be None, True, False or a jax.sharding.Mesh; got "
-                        f"{type(shard).__name__}. Fix: e.g. shard=False for one device.")
+        raise TypeError(
+            f"`shard` must be None, True, False or a jax.sharding.Mesh; got "
+            f"{type(shard).__name__}. Fix: e.g. shard=False for one device."
+        )
     if shard is False or (shard is None and jax.device_count() == 1):
         return None
     return Mesh(np.asarray(jax.devices()), ("runs",))
@@ -171,7 +176,7 @@ def _sweep(make_model, values, loss, X, y, t1, kwargs, mesh):
     for k, device in enumerate(devices):
         if not device.process_index == jax.process_index():
             continue
-        block = jax.tree.map(lambda v, k=k: v[k * num:(k + 1) * num], (values, t1))
+        block = jax.tree.map(lambda v, k=k: v[k * num : (k + 1) * num], (values, t1))
         (v_k, t1_k), X_k, y_k = jax.device_put((block, X, y), device)
         blocks.append(_vmapped_sweep(make_model, v_k, loss, X_k, y_k, t1_k, kwargs))
     runs = NamedSharding(mesh, PartitionSpec(mesh.axis_names[0]))

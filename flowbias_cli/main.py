@@ -39,17 +39,29 @@ def _build_parser() -> _Parser:
     solve = sub.add_parser("solve", help="integrate a flow on DATA.npz and compare to theory")
     add_arguments(solve)
     saddles = sub.add_parser(
-        "saddles", help="the alpha -> 0 staircase of a diagonal network on DATA.npz (exact "
-        "jump times and saddles), and optionally the flow at a tiny alpha measured against it")
+        "saddles",
+        help="the alpha -> 0 staircase of a diagonal network on DATA.npz (exact "
+        "jump times and saddles), and optionally the flow at a tiny alpha measured against it",
+    )
     add_saddles_arguments(saddles)
     tour = sub.add_parser("tour", help="run the catalogue of results on built-in data")
-    tour.add_argument("--out", default="flowbias-tour",
-                      help="output folder for the figures and report.json (default: "
-                      "flowbias-tour)")
-    tour.add_argument("--quick", action="store_true",
-                      help="smaller problems, for CI (about 5 minutes instead of 12 on 2 cores)")
-    tour.add_argument("--no-progress", "--quiet", action="store_true", dest="no_progress",
-                      help="hide the progress bar")
+    tour.add_argument(
+        "--out",
+        default="flowbias-tour",
+        help="output folder for the figures and report.json (default: flowbias-tour)",
+    )
+    tour.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller problems, for CI (about 5 minutes instead of 12 on 2 cores)",
+    )
+    tour.add_argument(
+        "--no-progress",
+        "--quiet",
+        action="store_true",
+        dest="no_progress",
+        help="hide the progress bar",
+    )
     return parser
 
 
@@ -69,8 +81,10 @@ def _emit(result: dict, path: str | None, summary: str) -> str | None:
             Path(path).write_text(text + "\n")
         except OSError as e:
             print(text)
-            return (f"could not write --json {path!r} ({type(e).__name__}: {e.strerror or e}); "
-                    "the result is printed above instead.")
+            return (
+                f"could not write --json {path!r} ({type(e).__name__}: {e.strerror or e}); "
+                "the result is printed above instead."
+            )
     print(summary)
     if path:
         print(f"result written to {path}", file=sys.stderr)
@@ -105,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("no command given. Fix: `flowbias solve DATA.npz`, `flowbias "
-                             "saddles DATA.npz` or `flowbias tour`.")
+            raise UsageError(
+                "no command given. Fix: `flowbias solve DATA.npz`, `flowbias "
+                "saddles DATA.npz` or `flowbias tour`."
+            )
         if args.command == "solve":
             return _solve(args)
         if args.command == "saddles":
@@ -124,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     except Exception as e:  # pragma: no cover - a bug: still one line, never a traceback
-        print(f"error: unexpected {type(e).__name__}: {_one_line(e)} (this is a bug in flowbias; "
-              "please report it with the command line and data)", file=sys.stderr)
+        print(
+            f"error: unexpected {type(e).__name__}: {_one_line(e)} (this is a bug in flowbias; "
+            "please report it with the command line and data)",
+            file=sys.stderr,
+        )
         return 2
 
 

@@ -26,48 +26,94 @@ KNOWN_KEYS = {"linear": {"X", "y", "w0"}, "diagonal": {"X", "y", "u0", "v0"}}
 
 
 def add_arguments(solve) -> None:
-    solve.add_argument("data", help=".npz file with arrays X (n x d), y (n,), optionally w0 (d,) "
-                       "(linear) or u0, v0 (d,) (diagonal); for factorized: shape, rows, cols, "
-                       "values (completion) or A (n x d1 x d2), y (sensing)")
-    solve.add_argument("--model", choices=MODELS, default="linear",
-                       help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D; factorized: "
-                       "W = W_N ... W_1 seen through measurements (default: linear)")
-    solve.add_argument("--loss", choices=LOSSES, default="square",
-                       help="square (regression) or exp/logistic (labels +1/-1) (default: square)")
+    solve.add_argument(
+        "data",
+        help=".npz file with arrays X (n x d), y (n,), optionally w0 (d,) "
+        "(linear) or u0, v0 (d,) (diagonal); for factorized: shape, rows, cols, "
+        "values (completion) or A (n x d1 x d2), y (sensing)",
+    )
+    solve.add_argument(
+        "--model",
+        choices=MODELS,
+        default="linear",
+        help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D; factorized: "
+        "W = W_N ... W_1 seen through measurements (default: linear)",
+    )
+    solve.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default="square",
+        help="square (regression) or exp/logistic (labels +1/-1) (default: square)",
+    )
     diag = solve.add_argument_group("diagonal networks and factorisations")
-    diag.add_argument("--alpha", type=float, default=None,
-                      help="initial scale: u(0) = v(0) (diagonal), factors' scale (factorized, "
-                      "default 1e-3)")
-    diag.add_argument("--depth", type=int, default=None,
-                      help="depth: D >= 2 (diagonal), N >= 1 factors (factorized); default 2")
-    diag.add_argument("--tied", action="store_true", default=None,
-                      help="the non-negative model w = u^D")
-    diag.add_argument("--flow", choices=("dual", "primal"), default=None,
-                      help="integrate the n-dim dual variable (fast, default) or the parameters")
+    diag.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="initial scale: u(0) = v(0) (diagonal), factors' scale (factorized, default 1e-3)",
+    )
+    diag.add_argument(
+        "--depth",
+        type=int,
+        default=None,
+        help="depth: D >= 2 (diagonal), N >= 1 factors (factorized); default 2",
+    )
+    diag.add_argument(
+        "--tied", action="store_true", default=None, help="the non-negative model w = u^D"
+    )
+    diag.add_argument(
+        "--flow",
+        choices=("dual", "primal"),
+        default=None,
+        help="integrate the n-dim dual variable (fast, default) or the parameters",
+    )
     fact = solve.add_argument_group("matrix factorisations (--model factorized)")
-    fact.add_argument("--symmetric", action="store_true", default=None,
-                      help="W = P P^T (positive semidefinite targets; even depth)")
-    fact.add_argument("--init", choices=INITS, default=None,
-                      help="balanced: every factor alpha * identity (default); gaussian: "
-                      "i.i.d. N(0, alpha^2) entries")
+    fact.add_argument(
+        "--symmetric",
+        action="store_true",
+        default=None,
+        help="W = P P^T (positive semidefinite targets; even depth)",
+    )
+    fact.add_argument(
+        "--init",
+        choices=INITS,
+        default=None,
+        help="balanced: every factor alpha * identity (default); gaussian: "
+        "i.i.d. N(0, alpha^2) entries",
+    )
     fact.add_argument("--seed", type=int, default=None, help="seed of --init gaussian (0)")
     horizon = solve.add_mutually_exclusive_group()
     horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
     num = solve.add_argument_group("solver")
-    num.add_argument("--solver", choices=SOLVERS, default="auto",
-                     help="auto: the library's choice (stiff Kvaerno5 for diagonal networks "
-                     "and ill-conditioned least squares, explicit Tsit5 otherwise), retrying "
-                     "with the stiff one if the explicit one runs out of steps (default: auto)")
+    num.add_argument(
+        "--solver",
+        choices=SOLVERS,
+        default="auto",
+        help="auto: the library's choice (stiff Kvaerno5 for diagonal networks "
+        "and ill-conditioned least squares, explicit Tsit5 otherwise), retrying "
+        "with the stiff one if the explicit one runs out of steps (default: auto)",
+    )
     num.add_argument("--max-steps", type=int, default=100_000, help="step cap (default 100000)")
     num.add_argument("--rtol", type=float, default=1e-10, help="relative tolerance (1e-10)")
-    num.add_argument("--atol", type=float, default=1e-12,
-                     help="absolute tolerance, relative to the state's scale (1e-12)")
-    solve.add_argument("--json", default=None, metavar="PATH",
-                       help="write the full result as JSON to PATH (`-`: print it instead of "
-                       "the summary); default: the summary only")
-    solve.add_argument("--quiet", action="store_true",
-                       help="no progress bar (it is shown on stderr when that is a terminal)")
+    num.add_argument(
+        "--atol",
+        type=float,
+        default=1e-12,
+        help="absolute tolerance, relative to the state's scale (1e-12)",
+    )
+    solve.add_argument(
+        "--json",
+        default=None,
+        metavar="PATH",
+        help="write the full result as JSON to PATH (`-`: print it instead of "
+        "the summary); default: the summary only",
+    )
+    solve.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar (it is shown on stderr when that is a terminal)",
+    )
 
 
 def _check_arguments(args) -> None:
@@ -91,66 +137,94 @@ def _check_arguments(args) -> None:
     if args.model != "factorized":
         given = [k for k, v in factorized_only.items() if v is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
-                             "--model factorized only. Fix: add --model factorized, or drop "
-                             "them.")
+            raise UsageError(
+                f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                "--model factorized only. Fix: add --model factorized, or drop "
+                "them."
+            )
     else:
         args.init = "balanced" if args.init is None else args.init
         check_factorized_arguments(args)
         return
-    diagonal_only = {"--alpha": args.alpha, "--depth": args.depth, "--tied": args.tied,
-                     "--flow": args.flow}
+    diagonal_only = {
+        "--alpha": args.alpha,
+        "--depth": args.depth,
+        "--tied": args.tied,
+        "--flow": args.flow,
+    }
     if args.model == "linear":
         given = [k for k, v in diagonal_only.items() if v is not None]
         if given:
-            raise UsageError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
-                             "--model diagonal only. Fix: add --model diagonal, or drop them.")
+            raise UsageError(
+                f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to "
+                "--model diagonal only. Fix: add --model diagonal, or drop them."
+            )
         return
-    check_depth_and_alpha(args, min_depth=2, depth_example=2,
-                          alpha_hint="0.01 (small: sparse/rich regime; large: kernel regime)")
+    check_depth_and_alpha(
+        args,
+        min_depth=2,
+        depth_example=2,
+        alpha_hint="0.01 (small: sparse/rich regime; large: kernel regime)",
+    )
 
 
 def _check_arrays(args, arrays: dict, path: str) -> None:
     for key in ("X", "y"):
         if key not in arrays:
-            raise UsageError(f"{path!r} has no array {key!r} (it has: {sorted(arrays) or 'none'})."
-                             " Fix: save it with np.savez(path, X=X, y=y[, w0=w0]).")
+            raise UsageError(
+                f"{path!r} has no array {key!r} (it has: {sorted(arrays) or 'none'})."
+                " Fix: save it with np.savez(path, X=X, y=y[, w0=w0])."
+            )
     if arrays["X"].ndim != 2:
-        raise UsageError(f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: "
-                         "reshape X.")
+        raise UsageError(
+            f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: reshape X."
+        )
     other = "diagonal" if args.model == "linear" else "linear"
     wrong = sorted(set(arrays) & KNOWN_KEYS[other] - KNOWN_KEYS[args.model])
     if wrong:
         use = "--model diagonal" if args.model == "linear" else "--model linear"
-        raise UsageError(f"array(s) {wrong} in {path!r} are initialisations for {use}, not "
-                         f"--model {args.model}, and would be ignored. Fix: pass {use}, or drop "
-                         "them from the file.")
+        raise UsageError(
+            f"array(s) {wrong} in {path!r} are initialisations for {use}, not "
+            f"--model {args.model}, and would be ignored. Fix: pass {use}, or drop "
+            "them from the file."
+        )
     if args.model == "diagonal":
         if "u0" in arrays and args.alpha is not None:
             raise UsageError("pass either --alpha or arrays u0/v0 in the data file, not both.")
         if "u0" not in arrays and args.alpha is None:
-            raise UsageError("--model diagonal needs --alpha A (the initial scale, > 0), or "
-                             "arrays u0 (and v0) in the data file.")
+            raise UsageError(
+                "--model diagonal needs --alpha A (the initial scale, > 0), or "
+                "arrays u0 (and v0) in the data file."
+            )
         if args.tied and "v0" in arrays:
-            raise UsageError("array v0 is given but --tied (w = u^D) has no v factor, so it "
-                             "would be ignored. Fix: drop v0, or drop --tied.")
+            raise UsageError(
+                "array v0 is given but --tied (w = u^D) has no v factor, so it "
+                "would be ignored. Fix: drop v0, or drop --tied."
+            )
         if "v0" in arrays and "u0" not in arrays:
             raise UsageError("array v0 is given without u0. Fix: save both u0 and v0.")
     unknown = sorted(set(arrays) - KNOWN_KEYS[args.model])
     if unknown:
-        print(f"warning: ignoring array(s) {unknown} in {path!r} (--model {args.model} reads "
-              f"{sorted(KNOWN_KEYS[args.model])}).", file=sys.stderr)
+        print(
+            f"warning: ignoring array(s) {unknown} in {path!r} (--model {args.model} reads "
+            f"{sorted(KNOWN_KEYS[args.model])}).",
+            file=sys.stderr,
+        )
 
 
 # What fixes each failed outcome, in the command line's own options.
 def _cli_fix(fb, result) -> str:
     fixes = [
-        (fb.RESULTS.max_steps_reached, "raise --max-steps, loosen --rtol/--atol, or try "
-         "--solver stiff"),
+        (
+            fb.RESULTS.max_steps_reached,
+            "raise --max-steps, loosen --rtol/--atol, or try --solver stiff",
+        ),
         (fb.RESULTS.nonfinite, "rescale the data, or try --solver stiff or a smaller --rtol"),
         (fb.RESULTS.not_converged, "pass a longer --t1 (the default horizon was not enough)"),
-        (fb.RESULTS.ill_conditioned, "use --flow dual (it evaluates w without cancellation), "
-         "or a smaller --alpha"),
+        (
+            fb.RESULTS.ill_conditioned,
+            "use --flow dual (it evaluates w without cancellation), or a smaller --alpha",
+        ),
         (fb.RESULTS.solver_failed, "try --solver explicit or --solver stiff, or loosen --rtol"),
     ]
     for item, fix in fixes:
@@ -165,15 +239,15 @@ def _model(fb, args, arrays, d: int):
     depth = 2 if args.depth is None else args.depth
     tied = bool(args.tied)
     if "u0" in arrays:
-        return fb.DiagonalNetwork(arrays["u0"], None if tied else arrays.get("v0"), depth=depth,
-                                  tied=tied)
+        return fb.DiagonalNetwork(
+            arrays["u0"], None if tied else arrays.get("v0"), depth=depth, tied=tied
+        )
     return fb.DiagonalNetwork.uniform(args.alpha, d, depth=depth, tied=tied)
 
 
 def _solve(fb, args, model, loss, flow, X, y, ts=None):
     """Run the flow with the command line's solver options (auto: retry stiff on max_steps)."""
-    kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol,
-                  atol=args.atol)
+    kwargs = dict(flow=flow, throw=False, max_steps=args.max_steps, rtol=args.rtol, atol=args.atol)
     if not args.quiet and sys.stderr.isatty():
         import diffrax
 
@@ -188,23 +262,32 @@ def _solve(fb, args, model, loss, flow, X, y, ts=None):
     stiff = sol.solver_choice.startswith("Kvaerno5")
     name = sol.solver_choice
     if auto and not stiff and bool(sol.result == fb.RESULTS.max_steps_reached):
-        print(f"note: the explicit solver ran out of its {args.max_steps} steps; retrying with "
-              "the stiff one (--solver stiff).", file=sys.stderr)
-        sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=True),
-                           **kwargs)
+        print(
+            f"note: the explicit solver ran out of its {args.max_steps} steps; retrying with "
+            "the stiff one (--solver stiff).",
+            file=sys.stderr,
+        )
+        sol = fb.flowsolve(
+            model, loss, X, y, args.t1, solver=fb.default_solver(stiff=True), **kwargs
+        )
         stiff = True
         name = f"Kvaerno5: retried after Tsit5 ran out of its {args.max_steps} steps."
     stats = sol.stats
-    if (bool(sol.result == fb.RESULTS.max_steps_reached)
-            and int(stats["num_rejected_steps"]) > 0.9 * int(stats["num_steps"])):
+    if bool(sol.result == fb.RESULTS.max_steps_reached) and int(
+        stats["num_rejected_steps"]
+    ) > 0.9 * int(stats["num_steps"]):
         # A step-size loop that rejects the same step for ever (seen with diffrax 0.7.2 on
         # dual diagonal flows at alpha ~ 1e-100); another rtol steps around it.
         rtol = min(args.rtol * 10, 1e-3)
-        print(f"note: the step-size controller stalled ({int(stats['num_rejected_steps'])} "
-              f"rejected steps); retrying once with --rtol {rtol:g}.", file=sys.stderr)
+        print(
+            f"note: the step-size controller stalled ({int(stats['num_rejected_steps'])} "
+            f"rejected steps); retrying once with --rtol {rtol:g}.",
+            file=sys.stderr,
+        )
         kwargs["rtol"] = rtol
-        sol = fb.flowsolve(model, loss, X, y, args.t1, solver=fb.default_solver(stiff=stiff),
-                           **kwargs)
+        sol = fb.flowsolve(
+            model, loss, X, y, args.t1, solver=fb.default_solver(stiff=stiff), **kwargs
+        )
     return sol, name
 
 
@@ -226,14 +309,13 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     import flowbias as fb
 
     if args.model == "factorized":
-        result, ok, outcome = factorized_result(
-            fb, args, arrays, lambda *a: _solve(fb, args, *a)
-        )
+        result, ok, outcome = factorized_result(fb, args, arrays, lambda *a: _solve(fb, args, *a))
         return result, _failure(fb, ok, result["message"], outcome)
 
     X, y = arrays["X"], arrays["y"]
-    loss = {"square": fb.SquareLoss, "logistic": fb.LogisticLoss,
-            "exp": fb.ExponentialLoss}[args.loss]()
+    loss = {"square": fb.SquareLoss, "logistic": fb.LogisticLoss, "exp": fb.ExponentialLoss}[
+        args.loss
+    ]()
     model = _model(fb, args, arrays, X.shape[1])
     flow = None
     if args.model == "diagonal":
@@ -251,8 +333,12 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         ) from e
     flow = fb.GradientFlow() if flow is None else flow
     ts = None
-    saddle_view = (args.model == "diagonal" and isinstance(flow, fb.DualFlow)
-                   and not loss.is_classification and _time_unit(model) is not None)
+    saddle_view = (
+        args.model == "diagonal"
+        and isinstance(flow, fb.DualFlow)
+        and not loss.is_classification
+        and _time_unit(model) is not None
+    )
     if saddle_view and args.t1 is None and args.log10_t1 is None:
         # Save densely, in linear time, across the staircase (its length from the alpha -> 0
         # algorithm), so that every jump falls in its own save interval.
@@ -272,8 +358,12 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         "limit": {"kind": limit.kind, "w": np.asarray(limit.w).tolist()},
         "agreement": float(fb.agreement(w, limit)),
         "agreement_measure": limit.agreement_measure,
-        "problem": {"model": args.model, "loss": args.loss, "n": int(X.shape[0]),
-                    "d": int(X.shape[1])},
+        "problem": {
+            "model": args.model,
+            "loss": args.loss,
+            "n": int(X.shape[0]),
+            "d": int(X.shape[1]),
+        },
     }
     if saddle_view:  # depth 2, one scale alpha < 1
         from flowbias.saddles import locate_jumps
@@ -300,10 +390,14 @@ def summary(result: dict) -> str:
     limit = result["limit"]
     agreement = limit.get("agreement", result.get("agreement"))
     measure = limit.get("agreement_measure", result.get("agreement_measure"))
-    size = (f"{p['n']} measurements of a {p['shape'][0]} x {p['shape'][1]} matrix"
-            if "shape" in p else f"n x d = {p['n']} x {p['d']}")
-    horizon = (f"t1 = 1e{result['log10_t1']:.4g}" if result["t1"] is None
-               else f"t1 = {result['t1']:.3g}")
+    size = (
+        f"{p['n']} measurements of a {p['shape'][0]} x {p['shape'][1]} matrix"
+        if "shape" in p
+        else f"n x d = {p['n']} x {p['d']}"
+    )
+    horizon = (
+        f"t1 = 1e{result['log10_t1']:.4g}" if result["t1"] is None else f"t1 = {result['t1']:.3g}"
+    )
     lines = [
         f"flowbias solve: {p['model']} model, {p['loss'] if 'loss' in p else 'square'} loss, "
         f"{size}, {horizon}",
@@ -324,5 +418,7 @@ def summary(result: dict) -> str:
 def _failure(fb, ok: bool, message: str, outcome) -> str | None:
     if ok:
         return None
-    return (f"the solve did not succeed: {' '.join(message.split())} In this command: "
-            f"{_cli_fix(fb, outcome)}. The result is kept, flagged \"success\": false.")
+    return (
+        f"the solve did not succeed: {' '.join(message.split())} In this command: "
+        f'{_cli_fix(fb, outcome)}. The result is kept, flagged "success": false.'
+    )

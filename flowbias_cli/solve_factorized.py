@@ -25,18 +25,25 @@ def check_factorized_arguments(args) -> None:
     wrong = [k for k, v in {"--tied": args.tied, "--flow": args.flow}.items() if v is not None]
     if wrong:
         one = len(wrong) == 1
-        raise UsageError(f"{', '.join(wrong)} appl{'ies' if one else 'y'} to --model diagonal "
-                         f"only. Fix: drop {'it' if one else 'them'}.")
+        raise UsageError(
+            f"{', '.join(wrong)} appl{'ies' if one else 'y'} to --model diagonal "
+            f"only. Fix: drop {'it' if one else 'them'}."
+        )
     if args.loss != "square":
-        raise UsageError(f"--model factorized fits measurements with the square loss; got --loss "
-                         f"{args.loss}. Fix: --loss square (the default).")
-    check_depth_and_alpha(args, min_depth=1, depth_example=3,
-                          alpha_hint="1e-3 (small: low-rank bias)")
+        raise UsageError(
+            f"--model factorized fits measurements with the square loss; got --loss "
+            f"{args.loss}. Fix: --loss square (the default)."
+        )
+    check_depth_and_alpha(
+        args, min_depth=1, depth_example=3, alpha_hint="1e-3 (small: low-rank bias)"
+    )
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be >= 0; got {args.seed}.")
     if args.seed is not None and args.init != "gaussian":
-        raise UsageError("--seed applies to --init gaussian only (the balanced init is not "
-                         "random). Fix: add --init gaussian, or drop --seed.")
+        raise UsageError(
+            "--seed applies to --init gaussian only (the balanced init is not "
+            "random). Fix: add --init gaussian, or drop --seed."
+        )
     if args.symmetric and args.depth is not None and args.depth % 2:
         raise UsageError(f"--symmetric (W = P P^T) needs an even --depth; got {args.depth}.")
 
@@ -62,8 +69,10 @@ def load_measurements(fb, arrays: dict, path: str):
         )
     extra = sorted(keys - used)
     if extra:
-        print(f"warning: ignoring array(s) {extra} in {path!r} (matrix {kind} reads "
-              f"{sorted(used)}).", file=sys.stderr)
+        print(
+            f"warning: ignoring array(s) {extra} in {path!r} (matrix {kind} reads {sorted(used)}).",
+            file=sys.stderr,
+        )
     if kind == "sensing":
         if arrays["A"].ndim != 3:
             raise UsageError(f"array A must be 3-D (n, d1, d2); got shape {arrays['A'].shape}.")
@@ -82,8 +91,9 @@ def _model(fb, args, shape):
     symmetric = bool(args.symmetric)
     if args.init == "gaussian":
         seed = 0 if args.seed is None else args.seed
-        return fb.MatrixFactorization.gaussian(alpha, shape, depth=depth, seed=seed,
-                                               symmetric=symmetric)
+        return fb.MatrixFactorization.gaussian(
+            alpha, shape, depth=depth, seed=seed, symmetric=symmetric
+        )
     return fb.MatrixFactorization.balanced(alpha, shape, depth=depth, symmetric=symmetric)
 
 
@@ -106,13 +116,22 @@ def factorized_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object
         "singular_values": np.asarray(fb.singular_values(W)).tolist(),
         "nuclear_norm": float(fb.nuclear_norm(W)),
         "effective_rank": float(fb.effective_rank(W)),
-        "limit": {"kind": limit.kind, "W": np.asarray(limit.value).tolist(),
-                  "agreement": float(fb.agreement(W, limit)),
-                  "agreement_measure": limit.agreement_measure,
-                  "nuclear_norm": float(fb.nuclear_norm(limit.value))},
-        "problem": {"model": "factorized", "data": kind, "shape": list(X.shape),
-                    "n": int(X.num_measurements), "depth": model.depth,
-                    "symmetric": model.symmetric, "init": args.init,
-                    "alpha": 1e-3 if args.alpha is None else args.alpha},
+        "limit": {
+            "kind": limit.kind,
+            "W": np.asarray(limit.value).tolist(),
+            "agreement": float(fb.agreement(W, limit)),
+            "agreement_measure": limit.agreement_measure,
+            "nuclear_norm": float(fb.nuclear_norm(limit.value)),
+        },
+        "problem": {
+            "model": "factorized",
+            "data": kind,
+            "shape": list(X.shape),
+            "n": int(X.num_measurements),
+            "depth": model.depth,
+            "symmetric": model.symmetric,
+            "init": args.init,
+            "alpha": 1e-3 if args.alpha is None else args.alpha,
+        },
     }
     return result, ok, sol.result

@@ -46,10 +46,14 @@ def _l1(out: Path, quick: bool) -> list[Check]:
     fig.suptitle(f"L1: {plotting.run_title(sol)}; limit argmin ||w - w0|| s.t. Xw = y")
     _save(fig, out / "L1_min_norm.png")
     return [
-        Check("L1 limit, square loss from w0", "argmin ||w - w0|| s.t. Xw = y",
-              f"rel. error {err:.2e}", err, 1e-8),
-        Check("L1 path stays in w0 + rowspace(X)", "0", f"max off-rowspace {off:.2e}",
-              off, 1e-10),
+        Check(
+            "L1 limit, square loss from w0",
+            "argmin ||w - w0|| s.t. Xw = y",
+            f"rel. error {err:.2e}",
+            err,
+            1e-8,
+        ),
+        Check("L1 path stays in w0 + rowspace(X)", "0", f"max off-rowspace {off:.2e}", off, 1e-10),
     ]
 
 
@@ -75,14 +79,24 @@ def _l2(loss_name: str, t1: float) -> Callable[[Path, bool], list[Check]]:
         # Soudry et al. 2018), drawn through the last point.
         log10_t = np.linspace(2.0, np.log10(t1), 100)
         c = err * np.log(t1) ** 2
-        axes[2].plot(log10_t, c / (log10_t * np.log(10.0)) ** 2, ":", color="0.3",
-                     label=r"$\propto 1/\log^2 t$ (theory)")
+        axes[2].plot(
+            log10_t,
+            c / (log10_t * np.log(10.0)) ** 2,
+            ":",
+            color="0.3",
+            label=r"$\propto 1/\log^2 t$ (theory)",
+        )
         axes[2].legend(fontsize="small")
         fig.suptitle(f"L2: {plotting.run_title(sol)}; direction -> hard-margin SVM")
         _save(fig, out / f"L2_{loss_name}_t{int(np.log10(t1))}.png")
         return [
-            Check(f"L2 direction, {loss_name} loss, t = {t1:.0e}", "hard-margin SVM direction",
-                  f"1 - cos {err:.2e} in {int(sol.num_steps)} steps", err, 1e-4),
+            Check(
+                f"L2 direction, {loss_name} loss, t = {t1:.0e}",
+                "hard-margin SVM direction",
+                f"1 - cos {err:.2e} in {int(sol.num_steps)} steps",
+                err,
+                1e-4,
+            ),
         ]
 
     return run
@@ -103,8 +117,14 @@ CATALOGUE: list[Entry] = [
 def _table(checks: list[Check]) -> str:
     head = ("result", "predicted", "measured", "error", "tolerance", "pass")
     rows = [
-        (c.result, c.predicted, c.measured, f"{c.error:.2e}", f"{c.tolerance:.0e}",
-         "yes" if c.passed else "NO")
+        (
+            c.result,
+            c.predicted,
+            c.measured,
+            f"{c.error:.2e}",
+            f"{c.tolerance:.0e}",
+            "yes" if c.passed else "NO",
+        )
         for c in checks
     ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
@@ -142,6 +162,8 @@ def run_tour(out: Path, *, quick: bool = False, progress: bool = True) -> bool:
         "figures": sorted(p.name for p in out.glob("*.png") if p.stat().st_mtime >= started),
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{sum(c.passed for c in checks)}/{len(checks)} checks passed; "
-          f"figures and report.json in {out}/")
+    print(
+        f"\n{sum(c.passed for c in checks)}/{len(checks)} checks passed; "
+        f"figures and report.json in {out}/"
+    )
     return ok

@@ -37,11 +37,20 @@ def _l3_offsets(out: Path, quick: bool) -> list[Check]:
     off = summary["offset_max_error"]
     ext = summary["one_minus_cos_extrapolated"]
     return [
-        Check("L3 support-vector offsets, exp loss, t = 1e200",
-              "z_n.(w - w_hat log t) -> -log(n a_n)", f"max error {off:.2e}", off, 1e-6),
-        Check("L3 direction extrapolated from w_hat log t + c", "w_hat direction",
-              f"1 - cos {ext:.1e} (w(t1) itself: {summary['one_minus_cos_final']:.1e})", ext,
-              1e-8),
+        Check(
+            "L3 support-vector offsets, exp loss, t = 1e200",
+            "z_n.(w - w_hat log t) -> -log(n a_n)",
+            f"max error {off:.2e}",
+            off,
+            1e-6,
+        ),
+        Check(
+            "L3 direction extrapolated from w_hat log t + c",
+            "w_hat direction",
+            f"1 - cos {ext:.1e} (w(t1) itself: {summary['one_minus_cos_final']:.1e})",
+            ext,
+            1e-8,
+        ),
     ]
 
 
@@ -64,14 +73,18 @@ def _l4_rates(out: Path, quick: bool) -> list[Check]:
     axes[0].set_title("gradient flow to t = 1e200: gaps ~ 1/log t", fontsize="medium")
     plotting.plot_gaps(fb.diagnose(nsol, X, y, loss=loss, flow=flow), ax=axes[1])
     axes[1].set_title("loss-normalised flow to t = 1e5: gaps ~ 1/t", fontsize="medium")
-    fig.suptitle("L4: linear model, exp loss, n x d = 20 x 5; angle to w_hat and margin gap "
-                 "(Nacson et al. 2019)")
+    fig.suptitle(
+        "L4: linear model, exp loss, n x d = 20 x 5; angle to w_hat and margin gap "
+        "(Nacson et al. 2019)"
+    )
     save_figure(fig, out / "L4_rates.png")
     return [
-        _rate_check("L4 angle gap, gradient flow", "~ 1/log t (exponent 1 in log t)",
-                    const["angle_rate"]),
-        _rate_check("L4 margin gap, normalised flow", "~ 1/t (exponent 1 in t)",
-                    norm["margin_gap_rate"]),
+        _rate_check(
+            "L4 angle gap, gradient flow", "~ 1/log t (exponent 1 in log t)", const["angle_rate"]
+        ),
+        _rate_check(
+            "L4 margin gap, normalised flow", "~ 1/t (exponent 1 in t)", norm["margin_gap_rate"]
+        ),
     ]
 
 
@@ -79,13 +92,14 @@ def _trim_to_decay(ax) -> None:
     """Keep the x range where the plotted errors still decay: up to a little past the time the
     worst curve reaches its noise floor (its median over the last quarter of the run), not the
     decades spent on that floor."""
-    curves = [np.asarray(ln.get_ydata(), float) for ln in ax.get_lines()
-              if ln.get_linestyle() == "-"]
+    curves = [
+        np.asarray(ln.get_ydata(), float) for ln in ax.get_lines() if ln.get_linestyle() == "-"
+    ]
     if not curves:
         return
     x = np.asarray(ax.get_lines()[0].get_xdata(), float)
     worst = np.nanmax(np.stack(curves), axis=0)
-    noise = np.nanmedian(worst[-max(1, worst.size // 4):])
+    noise = np.nanmedian(worst[-max(1, worst.size // 4) :])
     reached = np.flatnonzero(worst <= 3 * noise)
     if reached.size and reached[0] < x.size - 1:
         end = x[reached[0]]
@@ -100,8 +114,13 @@ def _rate_check(result: str, predicted: str, rate: dict) -> Check:
     if k is None:
         return Check(result, predicted, rate["status"], float("nan"), 0.1)
     lo, hi = rate["window_log_t"]
-    return Check(result, predicted, f"exponent {k:.3f} (fitted on log t in [{lo:.0f}, {hi:.0f}])",
-                 abs(k - 1.0), 0.1)
+    return Check(
+        result,
+        predicted,
+        f"exponent {k:.3f} (fitted on log t in [{lo:.0f}, {hi:.0f}])",
+        abs(k - 1.0),
+        0.1,
+    )
 
 
 ASYMPTOTIC_ENTRIES = [

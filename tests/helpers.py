@@ -119,6 +119,7 @@ def diagonal_inverse_link_numpy(w, u0, v0, depth: int, tied: bool = False):
             lo = -1e300 if tied else -(v0[i] ** (2 - depth)) / k
             span = hi - lo if np.isfinite(hi - lo) else 2 * hi
             lo, hi = lo + 1e-15 * span, hi - 1e-15 * span
+
         def f(x, a=u0[i], b=v0[i], target=w[i]):
             return diagonal_link_numpy(x, a, b, depth, tied) - target
 
@@ -132,8 +133,14 @@ def entropy_split_limit_cvxpy(X, y, u0, v0):
     w = p - q for (p, q) = argmin of that s.t. X(p - q) = y."""
     d = X.shape[1]
     p, q = cp.Variable(d, nonneg=True), cp.Variable(d, nonneg=True)
-    obj = (-cp.sum(cp.entr(p)) - p @ np.log(u0**2) - cp.sum(p)
-           - cp.sum(cp.entr(q)) - q @ np.log(v0**2) - cp.sum(q))
+    obj = (
+        -cp.sum(cp.entr(p))
+        - p @ np.log(u0**2)
+        - cp.sum(p)
+        - cp.sum(cp.entr(q))
+        - q @ np.log(v0**2)
+        - cp.sum(q)
+    )
     cp.Problem(cp.Minimize(obj), [X @ (p - q) == y]).solve(
         solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-13, tol_feas=1e-13, max_iter=500
     )
@@ -203,8 +210,13 @@ def razin_cohen() -> MatrixProblem:
     """Razin & Cohen (2020): w12 = w21 = 1, w22 = 0 observed. Every completion [[x, 1], [1, 0]]
     has det -1 and eigenvalues x/2 +- sqrt(x^2/4 + 1), so its nuclear norm is sqrt(x^2 + 4):
     the minimum nuclear norm completion is x = 0, with norm 2 (closed form)."""
-    return MatrixProblem("razin-cohen", (2, 2), np.array([1.0, 1.0, 0.0]),
-                         rows=np.array([0, 1, 1]), cols=np.array([1, 0, 1]))
+    return MatrixProblem(
+        "razin-cohen",
+        (2, 2),
+        np.array([1.0, 1.0, 0.0]),
+        rows=np.array([0, 1, 1]),
+        cols=np.array([1, 0, 1]),
+    )
 
 
 RAZIN_COHEN_MIN_NUCLEAR = np.array([[0.0, 1.0], [1.0, 0.0]])
@@ -218,15 +230,21 @@ def commuting_sensing(d: int, n: int, seed: int) -> MatrixProblem:
     a = rng.normal(size=(n, d))
     w = np.zeros(d)
     w[rng.choice(d, n, replace=False)] = rng.uniform(0.5, 1.5, size=n)
-    return MatrixProblem(f"commuting-{d}-{n}-{seed}", (d, d), a @ w,
-                         A=np.stack([np.diag(r) for r in a]), W_star=np.diag(w))
+    return MatrixProblem(
+        f"commuting-{d}-{n}-{seed}",
+        (d, d),
+        a @ w,
+        A=np.stack([np.diag(r) for r in a]),
+        W_star=np.diag(w),
+    )
 
 
 def min_l1_nonneg_lp(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     """argmin sum(w) s.t. a w = y, w >= 0: an LP, by cvxpy/Clarabel written out here."""
     w = cp.Variable(a.shape[1], nonneg=True)
     cp.Problem(cp.Minimize(cp.sum(w)), [a @ w == y]).solve(
-        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
     return np.asarray(w.value)
 
 
@@ -260,8 +278,9 @@ def singular_value_path(t, s_star: float, sigma0: float, depth: int, n: int) -> 
     b = 1.0 - (2.0 - 2.0 / N)  # 1 - a < 0
 
     def time_to(sig):
-        smooth = quad(lambda x: (x**b - s**b) / (s - x), sigma0, sig, epsabs=1e-300,
-                      epsrel=1e-13, limit=500)[0]
+        smooth = quad(
+            lambda x: (x**b - s**b) / (s - x), sigma0, sig, epsabs=1e-300, epsrel=1e-13, limit=500
+        )[0]
         closed = (sig**b - sigma0**b) / b + s**b * (np.log(s - sigma0) - np.log(s - sig))
         return n / (N * s) * (closed + smooth)
 
@@ -274,8 +293,7 @@ def singular_value_path(t, s_star: float, sigma0: float, depth: int, n: int) -> 
         if time_to(hi) <= ti:
             out[i] = hi
             continue
-        out[i] = brentq(lambda sig, ti=ti: time_to(sig) - ti, sigma0, hi, xtol=1e-300,
-                        rtol=1e-14)
+        out[i] = brentq(lambda sig, ti=ti: time_to(sig) - ti, sigma0, hi, xtol=1e-300, rtol=1e-14)
     return out
 
 
@@ -288,8 +306,14 @@ def low_rank_completion(d: int, r: int, m: int, seed: int) -> MatrixProblem:
     W = U @ V.T / np.sqrt(r)
     W *= d / np.linalg.norm(W)
     idx = rng.choice(d * d, m, replace=False)
-    return MatrixProblem(f"completion-{d}-r{r}-m{m}-{seed}", (d, d), W.reshape(-1)[idx],
-                         rows=idx // d, cols=idx % d, W_star=W)
+    return MatrixProblem(
+        f"completion-{d}-r{r}-m{m}-{seed}",
+        (d, d),
+        W.reshape(-1)[idx],
+        rows=idx // d,
+        cols=idx % d,
+        W_star=W,
+    )
 
 
 # ---- saddle-to-saddle (THEORY D6) ------------------------------------------------------------

@@ -72,21 +72,36 @@ def _error_line(capsys):
         (lambda t: str(t / "missing.npz"), [], "does not exist"),
         (lambda t: _npz(t, X=np.eye(3)), [], "no array 'y'"),
         (lambda t: _npz(t, X=np.ones((3, 4)), y=np.ones(2)), [], "`X` has 3 rows but `y` has 2"),
-        (lambda t: _npz(t, X=np.ones((3, 4)), y=np.ones(3), w0=np.ones(5)), [],
-         "`X` has 4 columns but the model has dimension d = 5"),
+        (
+            lambda t: _npz(t, X=np.ones((3, 4)), y=np.ones(3), w0=np.ones(5)),
+            [],
+            "`X` has 4 columns but the model has dimension d = 5",
+        ),
         (lambda t: _npz(t, X=np.array([[1.0, np.nan]]), y=np.ones(1)), [], "`X` contains NaN"),
         (lambda t: _npz(t, X=np.eye(2), y=np.array([1.0, np.inf])), [], "`y` contains NaN"),
-        (lambda t: _npz(t, X=np.array([[1.0, 0], [1.0, 0]]), y=np.array([1.0, -1.0])),
-         ["--loss", "exp"], "not linearly separable"),
-        (lambda t: _npz(t, X=np.array([[1.0, 0], [-1.0, 0]]), y=np.array([1.0, 1.0])),
-         ["--loss", "logistic"], "not linearly separable"),
+        (
+            lambda t: _npz(t, X=np.array([[1.0, 0], [1.0, 0]]), y=np.array([1.0, -1.0])),
+            ["--loss", "exp"],
+            "not linearly separable",
+        ),
+        (
+            lambda t: _npz(t, X=np.array([[1.0, 0], [-1.0, 0]]), y=np.array([1.0, 1.0])),
+            ["--loss", "logistic"],
+            "not linearly separable",
+        ),
         (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--t1", "0"], "--t1 must be > 0"),
         (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--t1", "-5"], "--t1 must be > 0"),
         (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--model", "mlp"], "invalid choice: 'mlp'"),
-        (lambda t: _npz(t, X=np.eye(2), y=np.ones(2)), ["--loss", "hinge"],
-         "invalid choice: 'hinge'"),
-        (lambda t: _npz(t, X=np.eye(2), y=np.array([0.0, 1.0])), ["--loss", "exp"],
-         "labels \\+1 or -1"),
+        (
+            lambda t: _npz(t, X=np.eye(2), y=np.ones(2)),
+            ["--loss", "hinge"],
+            "invalid choice: 'hinge'",
+        ),
+        (
+            lambda t: _npz(t, X=np.eye(2), y=np.array([0.0, 1.0])),
+            ["--loss", "exp"],
+            "labels \\+1 or -1",
+        ),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, capsys, make, extra, match):
@@ -105,7 +120,8 @@ def test_pickled_npz_refused(tmp_path, capsys):
 def test_console_script_exit_status_and_no_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "flowbias_cli.main", "solve", str(tmp_path / "nope.npz")],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
@@ -131,8 +147,18 @@ def test_solve_diagonal_json(tmp_path):
     p = sparse_regression(8, 30, 2, 3)
     data = _npz(tmp_path, X=p.X, y=p.y)
     out = tmp_path / "out.json"
-    argv = ["solve", data, "--model", "diagonal", "--alpha", "0.1", "--loss", "square",
-            "--json", str(out)]
+    argv = [
+        "solve",
+        data,
+        "--model",
+        "diagonal",
+        "--alpha",
+        "0.1",
+        "--loss",
+        "square",
+        "--json",
+        str(out),
+    ]
     assert main(argv) == 0
     res = json.loads(out.read_text())
     assert res["limit"]["kind"] == "diagonal_potential(depth=2, untied)"
@@ -163,19 +189,27 @@ def test_bad_diagonal_input(tmp_path, capsys, arrays, extra, match):
 
 @pytest.mark.parametrize(
     "argv, status",
-    [(["--help"], 0), (["--version"], 0), (["solve", "--help"], 0),
-     (["solve", "data.npz", "--t1", "-1"], 2), (["solve", "missing.npz"], 2),
-     (["tour", "--bogus"], 2)],
+    [
+        (["--help"], 0),
+        (["--version"], 0),
+        (["solve", "--help"], 0),
+        (["solve", "data.npz", "--t1", "-1"], 2),
+        (["solve", "missing.npz"], 2),
+        (["tour", "--bogus"], 2),
+    ],
     ids=["help", "version", "solve-help", "bad-t1", "missing-file", "bad-option"],
 )
 def test_help_version_and_argument_errors_answer_without_jax(tmp_path, argv, status):
     # In a fresh interpreter: the command line parses and checks its arguments before the
     # library (and JAX, ~5 s to import) is loaded; only running a command imports them.
-    code = ("import sys\nfrom flowbias_cli.main import main\ntry:\n    rc = main(sys.argv[1:])\n"
-            "except SystemExit as e:\n    rc = e.code\n"
-            "print('imported:', sorted(m for m in ('jax', 'flowbias') if m in sys.modules), rc)")
-    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                          cwd=tmp_path)
+    code = (
+        "import sys\nfrom flowbias_cli.main import main\ntry:\n    rc = main(sys.argv[1:])\n"
+        "except SystemExit as e:\n    rc = e.code\n"
+        "print('imported:', sorted(m for m in ('jax', 'flowbias') if m in sys.modules), rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, cwd=tmp_path
+    )
     assert proc.stdout.strip().splitlines()[-1] == f"imported: [] {status}", proc.stderr
     if status == 2:
         assert proc.stderr.startswith("error:") and "Traceback" not in proc.stderr
@@ -199,8 +233,10 @@ def test_summary_by_default_and_json_on_request(tmp_path, capsys):
     res = json.loads(out.read_text())
     # The summary states what ran and the numbers of the JSON, in a few lines.
     lines = captured.out.strip().splitlines()
-    assert lines[0] == (f"flowbias solve: linear model, square loss, n x d = {p.X.shape[0]} x "
-                        f"{p.X.shape[1]}, t1 = {res['t1']:.3g}")
+    assert lines[0] == (
+        f"flowbias solve: linear model, square loss, n x d = {p.X.shape[0]} x "
+        f"{p.X.shape[1]}, t1 = {res['t1']:.3g}"
+    )
     assert f"agreement  {res['agreement']:.3g} (relative error)" in captured.out
     assert f"{res['num_steps']} in" in captured.out and "result     success" in captured.out
     assert captured.err.strip() == f"result written to {out}"

@@ -28,11 +28,37 @@ def _completion(tmp_path, p=None, **over):
 def test_completion_json_contract(tmp_path):
     out = tmp_path / "out.json"
     data = _completion(tmp_path)
-    assert main(["solve", data, "--model", "factorized", "--depth", "3", "--alpha", "0.1",
-                 "--t1", "100", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "solve",
+                data,
+                "--model",
+                "factorized",
+                "--depth",
+                "3",
+                "--alpha",
+                "0.1",
+                "--t1",
+                "100",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     res = json.loads(out.read_text())
-    for key in ("W", "t1", "loss", "num_steps", "singular_values", "nuclear_norm",
-                "effective_rank", "limit", "success"):
+    for key in (
+        "W",
+        "t1",
+        "loss",
+        "num_steps",
+        "singular_values",
+        "nuclear_norm",
+        "effective_rank",
+        "limit",
+        "success",
+    ):
         assert key in res
     W = np.array(res["W"])
     assert W.shape == (2, 2) and res["t1"] == 100.0 and res["success"]
@@ -47,7 +73,8 @@ def test_completion_json_contract(tmp_path):
     assert lim["kind"] == "min_nuclear_norm"
     np.testing.assert_allclose(lim["W"], RAZIN_COHEN_MIN_NUCLEAR, atol=1e-8)
     assert lim["agreement"] == pytest.approx(
-        np.linalg.norm(W - RAZIN_COHEN_MIN_NUCLEAR) / np.sqrt(2.0), rel=1e-6)
+        np.linalg.norm(W - RAZIN_COHEN_MIN_NUCLEAR) / np.sqrt(2.0), rel=1e-6
+    )
     # The observed entries are fitted (loss small at t = 100 from alpha = 0.1).
     assert abs(W[0, 1] - 1) < 0.05 and abs(W[1, 0] - 1) < 0.05 and abs(W[1, 1]) < 0.2
 
@@ -57,20 +84,43 @@ def test_sensing_json(tmp_path, capsys):
     A = rng.normal(size=(5, 3, 3))
     W_star = np.outer([1.0, 2.0, 0.0], [1.0, 0.0, 1.0])
     data = _npz(tmp_path, A=A, y=np.einsum("kij,ij->k", A, W_star))
-    assert main(["solve", data, "--model", "factorized", "--init", "gaussian", "--seed", "1",
-                 "--t1", "100", "--json", "-"]) == 0
+    assert (
+        main(
+            [
+                "solve",
+                data,
+                "--model",
+                "factorized",
+                "--init",
+                "gaussian",
+                "--seed",
+                "1",
+                "--t1",
+                "100",
+                "--json",
+                "-",
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     assert res["problem"]["data"] == "sensing" and res["problem"]["init"] == "gaussian"
-    np.testing.assert_allclose(np.einsum("kij,ij->k", A, np.array(res["W"])),
-                               np.einsum("kij,ij->k", A, W_star), atol=1e-3)
+    np.testing.assert_allclose(
+        np.einsum("kij,ij->k", A, np.array(res["W"])), np.einsum("kij,ij->k", A, W_star), atol=1e-3
+    )
 
 
 @pytest.mark.parametrize(
     "over, extra, match",
     [
         (dict(rows=np.array([0, 2, 1])), [], "`rows` holds index 2"),
-        (dict(rows=np.array([0, 0, 1]), cols=np.array([1, 1, 1]),
-              values=np.array([1.0, 2.0, 0.0])), [], "observed twice with different values"),
+        (
+            dict(
+                rows=np.array([0, 0, 1]), cols=np.array([1, 1, 1]), values=np.array([1.0, 2.0, 0.0])
+            ),
+            [],
+            "observed twice with different values",
+        ),
         (dict(shape=np.array([2, 2, 2])), [], "'shape' must hold two sizes"),
         (dict(values=np.array([1.0, 1.0])), [], "3 measurements but `y` has 2"),
         ({}, ["--alpha", "0"], "--alpha must be > 0"),

@@ -24,9 +24,11 @@ ALPHAS = [100.0, 1.0, 1e-2, 1e-4]
 # Newton reference stalls at residual ~5e-3 and the flow at loss ~e^-34. Not met; see the
 # closing note of the issue.
 D4_SMALL = pytest.param(4, 1e-4, marks=pytest.mark.xfail(reason="float64 floor near the pole"))
-CASES = [(2, a) for a in ALPHAS] + [(3, a) for a in ALPHAS] + [
-    (4, 100.0), (4, 1.0), (4, 1e-2), D4_SMALL
-]
+CASES = (
+    [(2, a) for a in ALPHAS]
+    + [(3, a) for a in ALPHAS]
+    + [(4, 100.0), (4, 1.0), (4, 1e-2), D4_SMALL]
+)
 TOL = {2: 1e-8, 3: 1e-6, 4: 1e-6}
 
 
@@ -76,9 +78,14 @@ def test_dual_flow_limit_is_argmin_Q(limits, depth, alpha):
 
 @pytest.mark.parametrize(
     "depth, alpha",
-    [(2, 1.0), (2, 1e-2), (3, 1.0),
-     pytest.param(2, 100.0, marks=pytest.mark.slow), pytest.param(2, 1e-4, marks=pytest.mark.slow),
-     pytest.param(3, 1e-2, marks=pytest.mark.slow)],
+    [
+        (2, 1.0),
+        (2, 1e-2),
+        (3, 1.0),
+        pytest.param(2, 100.0, marks=pytest.mark.slow),
+        pytest.param(2, 1e-4, marks=pytest.mark.slow),
+        pytest.param(3, 1e-2, marks=pytest.mark.slow),
+    ],
 )
 def test_primal_flow_agrees_with_dual_flow_and_limit(limits, depth, alpha):
     model = fb.DiagonalNetwork.uniform(alpha, PROBLEM.X.shape[1], depth=depth)
@@ -101,8 +108,9 @@ def test_dual_flow_matches_numpy_link_of_its_state():
     model = fb.DiagonalNetwork.uniform(alpha, 100)
     sol = fb.flowsolve(model, fb.SquareLoss(), PROBLEM.X, PROBLEM.y, 5.0, flow=fb.DualFlow())
     xi = np.asarray(sol.state) @ PROBLEM.X
-    np.testing.assert_allclose(sol.w, diagonal_link_numpy(xi, alpha, alpha, 2), rtol=1e-12,
-                               atol=1e-14)
+    np.testing.assert_allclose(
+        sol.w, diagonal_link_numpy(xi, alpha, alpha, 2), rtol=1e-12, atol=1e-14
+    )
 
 
 def test_tiny_alpha_lands_on_min_l1():
@@ -125,8 +133,9 @@ def test_large_alpha_tends_to_min_l2():
     alphas = [5.0, 20.0]
     for alpha in alphas:
         model = fb.DiagonalNetwork.uniform(alpha, 100)
-        errs.append(_rel(fb.flowsolve(model, fb.SquareLoss(), X, y, flow=fb.DualFlow()).w_final,
-                         w_l2))
+        errs.append(
+            _rel(fb.flowsolve(model, fb.SquareLoss(), X, y, flow=fb.DualFlow()).w_final, w_l2)
+        )
     # alpha^2 Q -> ||w||^2/16 with error O(w^4/alpha^4): the distance falls like alpha^-4.
     # (At alpha = 20 it is ~1e-8, two decades above the flow's convergence floor ~1e-10.)
     slope = np.log(errs[0] / errs[1]) / np.log(alphas[1] / alphas[0])
@@ -142,9 +151,10 @@ def test_tied_model_matches_entropy_program():
     w = fb.flowsolve(model, fb.SquareLoss(), X, y, flow=fb.DualFlow()).w_final
     p = __import__("cvxpy").Variable(30, nonneg=True)
     cp = __import__("cvxpy")
-    cp.Problem(cp.Minimize(-cp.sum(cp.entr(p)) - p @ np.full(30, np.log(alpha**2)) - cp.sum(p)),
-               [X @ p == y]).solve(solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-13,
-                                   tol_feas=1e-13, max_iter=500)
+    cp.Problem(
+        cp.Minimize(-cp.sum(cp.entr(p)) - p @ np.full(30, np.log(alpha**2)) - cp.sum(p)),
+        [X @ p == y],
+    ).solve(solver="CLARABEL", tol_gap_abs=1e-13, tol_gap_rel=1e-13, tol_feas=1e-13, max_iter=500)
     assert _rel(w, p.value) <= 1e-6
 
 
@@ -199,8 +209,9 @@ def test_sweep_over_alpha_traces_and_compiles_once():
         return eqx.debug.get_num_traces(_vmapped_sweep)
 
     # Run counts (11, 13) that no other test uses, so the first call is this test's own trace.
-    sweep = functools.partial(fb.alpha_sweep, X=PROBLEM.X, y=PROBLEM.y, flow=fb.DualFlow(),
-                              shard=False, num_save=2)
+    sweep = functools.partial(
+        fb.alpha_sweep, X=PROBLEM.X, y=PROBLEM.y, flow=fb.DualFlow(), shard=False, num_save=2
+    )
     sweep(np.linspace(0.5, 3.0, 11))
     before, size = traces(), _vmapped_sweep._cached._cache_size()
     sweep(np.linspace(0.6, 2.0, 11))

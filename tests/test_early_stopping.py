@@ -100,9 +100,7 @@ def test_lasso_matches_cvxpy_and_kkt():
 
 
 @pytest.mark.parametrize("fn", [ridge_path, lasso_path])
-@pytest.mark.parametrize(
-    "bad", [[0.1, -1.0], [0.0], [np.nan, 0.1], [[0.1, 0.2]], [], [np.inf]]
-)
+@pytest.mark.parametrize("bad", [[0.1, -1.0], [0.0], [np.nan, 0.1], [[0.1, 0.2]], [], [np.inf]])
 def test_paths_validate_lambdas(fn, bad):
     X, y, X_test, y_test = _noisy(3)
     with pytest.raises(ValueError, match="lambdas"):
@@ -190,7 +188,9 @@ def test_plot_test_error(linear_flow):
     assert ax.get_ylabel() == "test MSE"
     assert ax.get_xscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "gradient flow", "ridge", "lasso"
+        "gradient flow",
+        "ridge",
+        "lasso",
     ]
     assert len(ax.lines) == 6  # a curve and a minimum marker per path
     _, fig_ax = plt.subplots()

@@ -47,13 +47,16 @@ def test_operator_adjoint_and_gram(seed, kind):
         op = fb.MatrixCompletion(rng.integers(0, 3, n), rng.integers(0, 4, n), shape)
     A = np.asarray(op.dense())
     W, r = rng.normal(size=shape), rng.normal(size=n)
-    np.testing.assert_allclose(np.asarray(op.apply(jnp.asarray(W))),
-                               np.einsum("kij,ij->k", A, W), rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(np.asarray(op.adjoint(jnp.asarray(r))),
-                               np.einsum("k,kij->ij", r, A), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(op.apply(jnp.asarray(W))), np.einsum("kij,ij->k", A, W), rtol=1e-13, atol=1e-13
+    )
+    np.testing.assert_allclose(
+        np.asarray(op.adjoint(jnp.asarray(r))), np.einsum("k,kij->ij", r, A), rtol=1e-13, atol=1e-13
+    )
     Af = A.reshape(n, -1)
-    np.testing.assert_allclose(np.sort(op.gram_eigenvalues()), np.linalg.eigvalsh(Af @ Af.T),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(op.gram_eigenvalues()), np.linalg.eigvalsh(Af @ Af.T), atol=1e-12
+    )
 
 
 @pytest.mark.parametrize(
@@ -69,8 +72,10 @@ def test_operator_adjoint_and_gram(seed, kind):
         (lambda: fb.MatrixFactorization.balanced(-1.0, (2, 2)), "`alpha`"),
         (lambda: fb.MatrixFactorization.balanced(1.0, (2, 2), depth=0), "`depth`"),
         (lambda: fb.MatrixFactorization.balanced(1.0, (2, 3), symmetric=True), "square shape"),
-        (lambda: fb.MatrixFactorization.balanced(1.0, (2, 2), depth=3, symmetric=True),
-         "even depth"),
+        (
+            lambda: fb.MatrixFactorization.balanced(1.0, (2, 2), depth=3, symmetric=True),
+            "even depth",
+        ),
         (lambda: fb.MatrixFactorization([np.ones((2, 3)), np.ones((2, 3))]), "must chain"),
     ],
 )
@@ -82,22 +87,35 @@ def test_bad_matrix_input_is_refused_by_name(make, match):
 def test_data_that_do_not_fit_the_model_are_refused():
     p = razin_cohen()
     with pytest.raises(ValueError, match="observed twice with different values"):
-        fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (2, 2)), fb.SquareLoss(),
-                     fb.MatrixCompletion([0, 0], [1, 1], (2, 2)), np.array([1.0, 2.0]))
+        fb.flowsolve(
+            fb.MatrixFactorization.balanced(0.1, (2, 2)),
+            fb.SquareLoss(),
+            fb.MatrixCompletion([0, 0], [1, 1], (2, 2)),
+            np.array([1.0, 2.0]),
+        )
     with pytest.raises(ValueError, match="measures 2 x 2 matrices but the model's"):
-        fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (3, 3)), fb.SquareLoss(),
-                     p.operator(), p.y)
+        fb.flowsolve(
+            fb.MatrixFactorization.balanced(0.1, (3, 3)), fb.SquareLoss(), p.operator(), p.y
+        )
     with pytest.raises(TypeError, match="pass `X` as fb.MatrixSensing"):
-        fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (2, 2)), fb.SquareLoss(),
-                     np.ones((3, 4)), p.y)
+        fb.flowsolve(
+            fb.MatrixFactorization.balanced(0.1, (2, 2)), fb.SquareLoss(), np.ones((3, 4)), p.y
+        )
     with pytest.raises(TypeError, match="LinearModel is a model of vectors"):
         fb.flowsolve(fb.LinearModel(np.zeros(4)), fb.SquareLoss(), p.operator(), p.y)
     with pytest.raises(ValueError, match="3 measurements but `y` has 2"):
-        fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (2, 2)), fb.SquareLoss(),
-                     p.operator(), p.y[:2])
+        fb.flowsolve(
+            fb.MatrixFactorization.balanced(0.1, (2, 2)), fb.SquareLoss(), p.operator(), p.y[:2]
+        )
     with pytest.raises(ValueError, match="balanced initialisation"):
-        fb.flowsolve(fb.MatrixFactorization.gaussian(0.1, (2, 2), depth=2), fb.SquareLoss(),
-                     p.operator(), p.y, 1.0, flow=fb.EndToEndFlow())
+        fb.flowsolve(
+            fb.MatrixFactorization.gaussian(0.1, (2, 2), depth=2),
+            fb.SquareLoss(),
+            p.operator(),
+            p.y,
+            1.0,
+            flow=fb.EndToEndFlow(),
+        )
 
 
 # ---- the references -----------------------------------------------------------------------------
@@ -154,8 +172,9 @@ def test_balanced_factored_flow_equals_end_to_end_flow(sensing_problem, depth):
     err = np.linalg.norm(Wf - We, axis=(1, 2)) / np.linalg.norm(We, axis=(1, 2))
     assert err.max() <= 1e-8, err.max()
     # Balancedness is conserved by the factored flow.
-    imbalance = [float(model.imbalance(tuple(F[k] for F in factored.params)))
-                 for k in range(ts.size)]
+    imbalance = [
+        float(model.imbalance(tuple(F[k] for F in factored.params))) for k in range(ts.size)
+    ]
     assert max(imbalance) <= 1e-10
     assert float(factored.loss[-1]) < 1e-3 * float(factored.loss[0])
 
@@ -171,8 +190,17 @@ def test_singular_values_are_learned_one_at_a_time(depth, alpha):
     t1 = 2.0 * n * np.log(s.max() / sigma0) / s.min() * (1 if depth == 2 else 40)
     ts = np.linspace(0.0, t1, 121)[1:]
     model = fb.MatrixFactorization.balanced(alpha, (3, 3), depth=depth)
-    sol = fb.flowsolve(model, fb.SquareLoss(), p.operator(), p.y, ts=ts, stop_ratio=False,
-                       flow=fb.EndToEndFlow(), rtol=1e-12, atol=1e-14)
+    sol = fb.flowsolve(
+        model,
+        fb.SquareLoss(),
+        p.operator(),
+        p.y,
+        ts=ts,
+        stop_ratio=False,
+        flow=fb.EndToEndFlow(),
+        rtol=1e-12,
+        atol=1e-14,
+    )
     sv = np.asarray(fb.singular_values(sol.observable))
     ref = np.stack([singular_value_path(ts, si, sigma0, depth, n) for si in s], axis=1)
     err = np.linalg.norm(sv - ref, axis=1) / np.linalg.norm(ref, axis=1)
@@ -214,8 +242,15 @@ def test_razin_cohen_flow_drives_the_nuclear_norm_up():
     model = fb.MatrixFactorization.balanced(0.1, (2, 2), depth=3)  # det W(0) > 0
     ts = np.geomspace(1.0, 1e6, 61)
     # Stiff late on (the flow hugs det W -> 0+): the implicit solver, ~1,100 steps.
-    sol = fb.flowsolve(model, fb.SquareLoss(), p.operator(), p.y, ts=ts, stop_ratio=False,
-                       solver=fb.default_solver(stiff=True))
+    sol = fb.flowsolve(
+        model,
+        fb.SquareLoss(),
+        p.operator(),
+        p.y,
+        ts=ts,
+        stop_ratio=False,
+        solver=fb.default_solver(stiff=True),
+    )
     assert bool(sol.success), sol.message
     W = np.asarray(sol.observable)
     late = ts >= 1e2  # after the fit has begun
@@ -244,8 +279,14 @@ def test_same_operator_shapes_do_not_recompile():
     fb.flowsolve(model, fb.SquareLoss(), p.operator(), p.y, 1.0, stop_ratio=False)
     traces = eqx.debug.get_num_traces(_integrate)
     other = fb.MatrixCompletion([1, 0, 0], [0, 0, 1], (2, 2))
-    fb.flowsolve(fb.MatrixFactorization.balanced(0.2, (2, 2), depth=2), fb.SquareLoss(),
-                 other, 2 * p.y, 2.0, stop_ratio=False)
+    fb.flowsolve(
+        fb.MatrixFactorization.balanced(0.2, (2, 2), depth=2),
+        fb.SquareLoss(),
+        other,
+        2 * p.y,
+        2.0,
+        stop_ratio=False,
+    )
     assert eqx.debug.get_num_traces(_integrate) == traces
 
 
@@ -259,8 +300,15 @@ def test_matrix_plots_draw_what_they_claim():
     import matplotlib.pyplot as plt
 
     p = razin_cohen()
-    sol = fb.flowsolve(fb.MatrixFactorization.balanced(0.1, (2, 2), depth=2), fb.SquareLoss(),
-                       p.operator(), p.y, 10.0, stop_ratio=False, num_save=30)
+    sol = fb.flowsolve(
+        fb.MatrixFactorization.balanced(0.1, (2, 2), depth=2),
+        fb.SquareLoss(),
+        p.operator(),
+        p.y,
+        10.0,
+        stop_ratio=False,
+        num_save=30,
+    )
     limit = fb.predicted_limit(sol)
     ax = fb.plotting.plot_singular_values(sol, limit=limit)
     sv = np.linalg.svd(np.asarray(sol.observable), compute_uv=False)
@@ -271,10 +319,12 @@ def test_matrix_plots_draw_what_they_claim():
     assert "singular values" in ax.get_ylabel() and "log_{10} t" in ax.get_xlabel()
     assert ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="matrix per saved time"):
-        fb.plotting.plot_singular_values(fb.flowsolve(
-            fb.LinearModel(np.zeros(2)), fb.SquareLoss(), np.eye(2), np.ones(2), 1.0))
-    ax = fb.plotting.plot_error_against_scale([1e-1, 1e-2], {"depth 2": [0.3, np.nan]},
-                                              reference_error=0.5)
+        fb.plotting.plot_singular_values(
+            fb.flowsolve(fb.LinearModel(np.zeros(2)), fb.SquareLoss(), np.eye(2), np.ones(2), 1.0)
+        )
+    ax = fb.plotting.plot_error_against_scale(
+        [1e-1, 1e-2], {"depth 2": [0.3, np.nan]}, reference_error=0.5
+    )
     assert ax.get_xscale() == "log" and "initial scale" in ax.get_xlabel()
     assert list(ax.get_lines()[0].get_ydata()) == [0.3]  # the failed (NaN) run is left out
     with pytest.raises(ValueError, match="one error per alpha"):

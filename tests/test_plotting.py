@@ -201,9 +201,11 @@ def test_errors(regression):
 
 @pytest.mark.parametrize(
     "draw",
-    [lambda sol, p: plotting.plot_log_loss(sol),
-     lambda sol, p: plotting.plot_norm(sol),
-     lambda sol, p: plotting.plot_direction_error(sol, p.svm_direction)],
+    [
+        lambda sol, p: plotting.plot_log_loss(sol),
+        lambda sol, p: plotting.plot_norm(sol),
+        lambda sol, p: plotting.plot_direction_error(sol, p.svm_direction),
+    ],
     ids=["log_loss", "norm", "direction_error"],
 )
 def test_plots_say_what_was_run(classification, draw):
@@ -222,15 +224,23 @@ def test_caller_title_kept_and_overview_titled(regression):
     axes = plotting.plot_overview(sol, problem.min_norm_limit, direction=False)
     n, d = problem.X.shape
     t1 = float(np.exp(sol.log_ts[-1]))
-    assert axes[0].figure.get_suptitle() == (f"linear model, square loss, n x d = {n} x {d}, "
-                                             f"t1 = {t1:.3g}")
+    assert axes[0].figure.get_suptitle() == (
+        f"linear model, square loss, n x d = {n} x {d}, t1 = {t1:.3g}"
+    )
     assert [a.get_title() for a in axes] == ["loss", "norm", "distance to the limit"]
     assert all(a.get_xlabel() and a.get_ylabel() for a in axes)
 
 
 def test_run_title_of_a_diagonal_network_names_depth_and_scale():
     X, y = np.eye(2, 3), np.ones(2)
-    sol = fb.flowsolve(fb.DiagonalNetwork.uniform(0.01, 3, depth=3), fb.SquareLoss(), X, y,
-                       t1=10.0, flow=fb.DualFlow())
-    assert plotting.run_title(sol) == ("diagonal net w = u^3 - v^3, alpha = 0.01, square loss, "
-                                       "n x d = 2 x 3, t1 = 10, dual flow")
+    sol = fb.flowsolve(
+        fb.DiagonalNetwork.uniform(0.01, 3, depth=3),
+        fb.SquareLoss(),
+        X,
+        y,
+        t1=10.0,
+        flow=fb.DualFlow(),
+    )
+    assert plotting.run_title(sol) == (
+        "diagonal net w = u^3 - v^3, alpha = 0.01, square loss, n x d = 2 x 3, t1 = 10, dual flow"
+    )

@@ -75,8 +75,7 @@ def test_regime_distances_several_depths(sweep):
     _, ax = plt.subplots()
     out = plotting.plot_regime_distances(alphas, ws, w_l1, w_l2, ax=ax, label="D = 2")
     assert out is ax
-    plotting.plot_regime_distances(alphas, ws[::-1], w_l1, w_l2, ax=ax, label="D = 3",
-                                   color="C3")
+    plotting.plot_regime_distances(alphas, ws[::-1], w_l1, w_l2, ax=ax, label="D = 3", color="C3")
     assert len(ax.get_lines()) == 4
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[0].startswith("D = 2") and labels[2].startswith("D = 3")
@@ -94,8 +93,10 @@ def test_regime_distances_accepts_batched_solution_and_rejects_bad_shapes(sweep)
     ax = plotting.plot_regime_distances([0.5, 2.0], sols, w_l1, w_l2)
     assert len(ax.get_lines()) == 2
     np.testing.assert_allclose(
-        _xy(ax, 0)[1], np.linalg.norm(np.asarray(sols.w_final) - w_l1, axis=1)
-        / np.linalg.norm(w_l1), rtol=1e-12)
+        _xy(ax, 0)[1],
+        np.linalg.norm(np.asarray(sols.w_final) - w_l1, axis=1) / np.linalg.norm(w_l1),
+        rtol=1e-12,
+    )
     with pytest.raises(ValueError, match="one limit per alpha"):
         plotting.plot_regime_distances(alphas[:-1], ws, w_l1, w_l2)
     with pytest.raises(ValueError, match="w_l1"):
@@ -113,9 +114,7 @@ def test_test_error(sweep):
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert ax.get_lines()[0].get_label() == "D = 2" and ax.get_legend() is not None
     assert ax.get_xlabel() and ax.get_ylabel()
-    expected = np.array(
-        [np.mean([(X_test[j] @ w - y_test[j]) ** 2 for j in range(7)]) for w in ws]
-    )
+    expected = np.array([np.mean([(X_test[j] @ w - y_test[j]) ** 2 for j in range(7)]) for w in ws])
     keep = np.isfinite(expected)
     x, y = _xy(ax)
     np.testing.assert_allclose(x, alphas[keep], rtol=1e-15)

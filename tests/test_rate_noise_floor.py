@@ -70,8 +70,9 @@ Y4 = np.array([1.0, 1.0, -1.0, 1.0])
 
 @pytest.fixture(scope="module")
 def far_solution():
-    return fb.flowsolve(fb.LinearModel(np.zeros(2)), fb.ExponentialLoss(), X4, Y4,
-                        log_t1=1000 * np.log(10.0))
+    return fb.flowsolve(
+        fb.LinearModel(np.zeros(2)), fb.ExponentialLoss(), X4, Y4, log_t1=1000 * np.log(10.0)
+    )
 
 
 def test_offset_exponent_at_t_1e1000_is_fitted_above_the_floor(far_solution):

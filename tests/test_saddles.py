@@ -82,8 +82,7 @@ def test_sign_constrained_least_squares_against_scipy_nnls():
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(15, 8)), rng.normal(size=15)
     signs = np.array([1, -1, 0, 1, 1, -1, 0, 1])
-    beta = sign_constrained_least_squares(X.T @ X / 15, X.T @ y / 15, signs, exact=False,
-                                          tol=1e-13)
+    beta = sign_constrained_least_squares(X.T @ X / 15, X.T @ y / 15, signs, exact=False, tol=1e-13)
     # Reference: scipy's NNLS on the flipped columns of the allowed set.
     allowed = np.flatnonzero(signs)
     z, _ = scipy.optimize.nnls(X[:, allowed] * signs[allowed], y)
@@ -127,8 +126,9 @@ def test_rescaled_link_is_diagonal_link_in_rescaled_units():
     plain = fb.DiagonalNetwork.uniform(alpha, d)
     xi = jnp.linspace(-0.6, 0.6, d)
     np.testing.assert_allclose(resc.link(xi), plain.link(lam * xi), rtol=1e-12)
-    np.testing.assert_allclose(resc.link_derivative(xi), lam * plain.link_derivative(lam * xi),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        resc.link_derivative(xi), lam * plain.link_derivative(lam * xi), rtol=1e-12
+    )
     np.testing.assert_allclose(resc.inverse_link(resc.link(xi)), xi, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(jax.grad(resc.dual_potential)(xi), resc.link(xi), rtol=1e-12)
     w = resc.link(xi)
@@ -140,8 +140,13 @@ def test_no_overflow_at_vanishing_scale(kw):
     d = 4
     m = fb.RescaledDiagonalNetwork(d, **kw)
     xi = jnp.array([0.0, 0.499, -0.5, 0.501])  # w = 0, tiny, ~1, ~1: all representable
-    for v in (m.link(xi), m.link_derivative(xi), m.inverse_link(m.link(xi)),
-              m.dual_potential(xi), m.potential(m.link(xi))):
+    for v in (
+        m.link(xi),
+        m.link_derivative(xi),
+        m.inverse_link(m.link(xi)),
+        m.dual_potential(xi),
+        m.potential(m.link(xi)),
+    ):
         assert np.all(np.isfinite(np.asarray(v)))
     np.testing.assert_allclose(m.inverse_link(m.link(xi)), xi, atol=1e-12)
 
@@ -196,7 +201,7 @@ def test_jumps_and_plateaus_converge_at_first_order(switch_off_runs):
 
 def test_flow_switches_the_coordinate_off_too(switch_off_runs):
     stc, runs = switch_off_runs
-    (k, i, tau), = runs[1e-100][1].switch_offs
+    ((k, i, tau),) = runs[1e-100][1].switch_offs
     assert (k, i) == (3, 1)
     assert abs(tau - stc.times[3]) <= 2e-2 * stc.times[3]
 
@@ -209,8 +214,9 @@ def test_one_trace_for_every_alpha(switch_off_runs):
     before = eqx.debug.get_num_traces(_integrate)
     sol = runs[1e-20][0]
     model = fb.RescaledDiagonalNetwork(4, alpha=3e-17)
-    fb.flowsolve(model, fb.SquareLoss(), X, y, float(sol.ts[-1]), flow=fb.DualFlow(),
-                 ts=np.asarray(sol.ts))
+    fb.flowsolve(
+        model, fb.SquareLoss(), X, y, float(sol.ts[-1]), flow=fb.DualFlow(), ts=np.asarray(sol.ts)
+    )
     assert eqx.debug.get_num_traces(_integrate) == before
 
 
@@ -220,8 +226,9 @@ def test_plain_network_at_1e_minus_100_matches_rescaled_and_limit():
     X, y = saddle_switch_off()
     stc = fb.saddle_to_saddle(X, y)
     lam = np.log(1e100)
-    ts = lam * np.unique(np.concatenate([np.linspace(0, 1.5 * stc.times[-1], 400),
-                                         plateau_midpoints(stc)]))
+    ts = lam * np.unique(
+        np.concatenate([np.linspace(0, 1.5 * stc.times[-1], 400), plateau_midpoints(stc)])
+    )
     model = fb.DiagonalNetwork.uniform(1e-100, 4)
     sol = fb.flowsolve(model, fb.SquareLoss(), X, y, ts[-1], flow=fb.DualFlow(), ts=ts)
     c = compare_staircase(sol, stc)
@@ -266,10 +273,13 @@ def test_cli_saddles_exact_with_flow(tmp_path, capsys):
     assert "jump 3" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["--alpha", "2"], "--alpha must be in \\(0, 1\\)"),
-    (["--alpha", "1e-3", "--log10-alpha", "-5"], "not both"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--alpha", "2"], "--alpha must be in \\(0, 1\\)"),
+        (["--alpha", "1e-3", "--log10-alpha", "-5"], "not both"),
+    ],
+)
 def test_cli_saddles_bad_input(tmp_path, capsys, argv, match):
     from flowbias_cli.main import main
 

@@ -81,8 +81,10 @@ def test_L1_property_random_shapes(data, seed):
 # stopped 1.2e-8 of ||ref|| = 0.2 away, within the stop's bound 4e-9 (the check was ill-posed).
 @pytest.mark.parametrize(
     "n, d, seed, y, w0, solver",
-    [(7, 8, 749881489, np.ones(7), np.ones(8), "Kvaerno5"),
-     (4, 5, 374940744, np.zeros(4), np.ones(5), "Tsit5")],
+    [
+        (7, 8, 749881489, np.ones(7), np.ones(8), "Kvaerno5"),
+        (4, 5, 374940744, np.zeros(4), np.ones(5), "Tsit5"),
+    ],
     ids=["cond-1e4", "y-zero"],
 )
 def test_L1_counterexamples_found_by_hypothesis(n, d, seed, y, w0, solver):
@@ -122,8 +124,9 @@ def test_vmap_over_initialisations_matches_loop(stiff):
     solver = fb.default_solver(stiff=stiff)
 
     def final(w0):
-        return fb.flowsolve(fb.LinearModel(w0), fb.SquareLoss(), p.X, p.y, 50.0,
-                            solver=solver).w_final
+        return fb.flowsolve(
+            fb.LinearModel(w0), fb.SquareLoss(), p.X, p.y, 50.0, solver=solver
+        ).w_final
 
     batched = jax.vmap(final)(jnp.asarray(W0))
     # Batched products round differently from unbatched ones; an explicit solver's step-size
@@ -154,7 +157,11 @@ def test_vmap_over_data():
 def test_throw_false_flags_failure_and_keeps_results():
     p = CLASSIFICATION[0]
     sol = fb.flowsolve(
-        fb.LinearModel(np.zeros(p.X.shape[1])), fb.ExponentialLoss(), p.X, p.y, max_steps=5,
+        fb.LinearModel(np.zeros(p.X.shape[1])),
+        fb.ExponentialLoss(),
+        p.X,
+        p.y,
+        max_steps=5,
         throw=False,
     )
     assert not bool(sol.success)
@@ -170,8 +177,15 @@ def test_throw_false_under_vmap_flags_each_run():
 
     def run(max_t):
         return fb.flowsolve(
-            fb.LinearModel(jnp.zeros(p.X.shape[1])), fb.SquareLoss(), p.X, p.y, max_t,
-            max_steps=40, num_save=10, throw=False, solver=dfx.Tsit5(),
+            fb.LinearModel(jnp.zeros(p.X.shape[1])),
+            fb.SquareLoss(),
+            p.X,
+            p.y,
+            max_t,
+            max_steps=40,
+            num_save=10,
+            throw=False,
+            solver=dfx.Tsit5(),
         ).success
 
     ok = jax.vmap(run)(jnp.array([1e-3, 1e6]))
@@ -250,8 +264,15 @@ def test_error_if_path_under_jit():
 
     @eqx.filter_jit
     def run(X):
-        return fb.flowsolve(fb.LinearModel(jnp.zeros(20)), fb.SquareLoss(), X, p.y, 1e6,
-                            max_steps=3, solver=dfx.Tsit5()).w_final
+        return fb.flowsolve(
+            fb.LinearModel(jnp.zeros(20)),
+            fb.SquareLoss(),
+            X,
+            p.y,
+            1e6,
+            max_steps=3,
+            solver=dfx.Tsit5(),
+        ).w_final
 
     # The same message as the concrete path's FlowSolveError: the RESULTS item's.
     with pytest.raises(Exception, match="used all `max_steps` steps"):
@@ -289,8 +310,14 @@ def test_hard_instance_converges(stiff):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(20, 5))
     y = np.sign(X @ rng.normal(size=5))
-    sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.ExponentialLoss(), X, y, 1e300,
-                       solver=fb.default_solver(stiff=stiff))
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(5)),
+        fb.ExponentialLoss(),
+        X,
+        y,
+        1e300,
+        solver=fb.default_solver(stiff=stiff),
+    )
     assert int(sol.num_steps) <= (5000 if stiff else 100_000)
     svm = ClassificationProblem("hard", X, y).svm_direction
     assert _one_minus_cos(sol.w_final, svm) <= 1e-5

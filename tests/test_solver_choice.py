@@ -16,8 +16,11 @@ def _conditioned(n, d, cond, seed=0):
 
 @pytest.mark.parametrize(
     "cond, flow, expected",
-    [(10.0, fb.GradientFlow(), "Tsit5"), (1e4, fb.GradientFlow(), "Kvaerno5"),
-     (1e4, fb.DualFlow(), "Kvaerno5")],
+    [
+        (10.0, fb.GradientFlow(), "Tsit5"),
+        (1e4, fb.GradientFlow(), "Kvaerno5"),
+        (1e4, fb.DualFlow(), "Kvaerno5"),
+    ],
 )
 def test_least_squares_choice_follows_condition_number(cond, flow, expected):
     X = _conditioned(6, 10, cond)
@@ -33,8 +36,9 @@ def test_least_squares_choice_follows_condition_number(cond, flow, expected):
 def test_large_state_keeps_explicit_and_names_the_alternatives():
     X = _conditioned(4, 2500, 1e5)
     model, loss = fb.LinearModel(np.zeros(2500)), fb.SquareLoss()
-    choice = fb.choose_solver(model, loss, fb.GradientFlow(), X,
-                              np.log(fb.default_t1(model, loss, X)))
+    choice = fb.choose_solver(
+        model, loss, fb.GradientFlow(), X, np.log(fb.default_t1(model, loss, X))
+    )
     assert type(choice.solver).__name__ == "Tsit5"
     assert "ExactLinearSolver" in choice.reason and "DualFlow" in choice.reason
     # The dual state has n = 4 entries: the stiff solver is affordable there.
@@ -45,18 +49,22 @@ def test_large_state_keeps_explicit_and_names_the_alternatives():
 def test_stiff_models_and_classification():
     X = _conditioned(3, 5, 10.0)
     net = fb.DiagonalNetwork.uniform(0.1, 5)
-    assert type(fb.choose_solver(net, fb.SquareLoss(), fb.DualFlow(), X, 1.0).solver).__name__ \
+    assert (
+        type(fb.choose_solver(net, fb.SquareLoss(), fb.DualFlow(), X, 1.0).solver).__name__
         == "Kvaerno5"
-    lin = fb.choose_solver(fb.LinearModel(np.zeros(5)), fb.ExponentialLoss(), fb.GradientFlow(),
-                           X, np.log(1e100))
+    )
+    lin = fb.choose_solver(
+        fb.LinearModel(np.zeros(5)), fb.ExponentialLoss(), fb.GradientFlow(), X, np.log(1e100)
+    )
     assert type(lin.solver).__name__ == "Tsit5"
 
 
 def test_solution_records_the_choice_and_a_passed_solver():
     X = _conditioned(3, 5, 10.0)
     y = np.arange(3.0)
-    sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y,
-                       solver=fb.ExactLinearSolver())
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y, solver=fb.ExactLinearSolver()
+    )
     assert sol.solver_choice.startswith("ExactLinearSolver")
     sol = fb.flowsolve(fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X, y, t1=1.0)
     assert sol.solver_choice.startswith("Tsit5: least squares with cond(X X^T) = 10")

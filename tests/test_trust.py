@@ -126,8 +126,11 @@ def test_huge_targets_and_inits_give_finite_agreement(what):
     sol = fb.flowsolve(model, fb.SquareLoss(), X5, y)
     # Reference: the closed form of L1, computed on the scaled problem and scaled back.
     c = 1e200
-    ref = c * (X5.T @ np.linalg.solve(X5 @ X5.T, y / c) + w0 / c
-               - X5.T @ np.linalg.solve(X5 @ X5.T, X5 @ (w0 / c)))
+    ref = c * (
+        X5.T @ np.linalg.solve(X5 @ X5.T, y / c)
+        + w0 / c
+        - X5.T @ np.linalg.solve(X5 @ X5.T, X5 @ (w0 / c))
+    )
     err = float(fb.agreement(sol, fb.predicted_limit(sol)))
     assert np.isfinite(err) and err <= 1e-8
     assert float(fb.relative_error(sol.w_final, ref)) <= 1e-8
@@ -159,18 +162,27 @@ def test_meaningless_options_are_refused_by_name(kwargs, match):
 def test_sweep_checks_labels_outside_the_vmap():
     P = random_separable(12, 3, 0)
     with pytest.raises(ValueError, match="labels \\+1 or -1"):
-        fb.flowsweep(fb.LinearModel, jnp.zeros((2, 3)), fb.ExponentialLoss(), P.X,
-                     (P.y + 1) / 2, 10.0)
+        fb.flowsweep(
+            fb.LinearModel, jnp.zeros((2, 3)), fb.ExponentialLoss(), P.X, (P.y + 1) / 2, 10.0
+        )
 
 
 def test_a_defaulted_horizon_is_checked_for_convergence():
     # Asked to converge by a horizon too short for it: flagged, not successful.
-    sol = fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), X5, Y5, 1e-3,
-                       require_convergence=True, throw=False)
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(20)),
+        fb.SquareLoss(),
+        X5,
+        Y5,
+        1e-3,
+        require_convergence=True,
+        throw=False,
+    )
     assert sol.result == fb.RESULTS.not_converged
     with pytest.raises(fb.FlowSolveError, match="had not converged"):
-        fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), X5, Y5, 1e-3,
-                     require_convergence=True)
+        fb.flowsolve(
+            fb.LinearModel(np.zeros(20)), fb.SquareLoss(), X5, Y5, 1e-3, require_convergence=True
+        )
     # Least squares without an interpolator (n > d) converges by stationarity, not by loss.
     Xt, yt = RNG.normal(size=(30, 4)), RNG.normal(size=30)
     sol = fb.flowsolve(fb.LinearModel(np.zeros(4)), fb.SquareLoss(), Xt, yt)
@@ -185,8 +197,9 @@ def test_failure_message_is_the_same_traced_or_not():
 
     @jax.jit
     def traced(X):
-        return fb.flowsolve(args[0], args[1], X, Y5, 1e6, max_steps=3,
-                            solver=fb.default_solver(stiff=False)).w_final
+        return fb.flowsolve(
+            args[0], args[1], X, Y5, 1e6, max_steps=3, solver=fb.default_solver(stiff=False)
+        ).w_final
 
     with pytest.raises(Exception) as jitted:
         traced(jnp.asarray(X5))
@@ -198,8 +211,7 @@ def test_non_separable_data_in_log_time_say_why():
     X = np.array([[1.0, 0.2], [-1.0, -0.2], [0.5, 1.0], [0.3, -0.7]])
     y = np.array([1.0, 1.0, -1.0, 1.0])  # rows 0 and 1 are opposite with equal labels
     with pytest.raises(fb.FlowSolveError, match="not linearly separable"):
-        fb.flowsolve(fb.LinearModel(np.zeros(2)), fb.LogisticLoss(), X, y, 1e10,
-                     max_steps=500)
+        fb.flowsolve(fb.LinearModel(np.zeros(2)), fb.LogisticLoss(), X, y, 1e10, max_steps=500)
 
 
 # ---- the CLI: result never lost, data never destroyed, one error line ------------------------
@@ -235,8 +247,9 @@ def test_json_equal_to_input_is_refused_and_data_intact(tmp_path, capsys):
     assert open(data, "rb").read() == before
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/version"), reason="needs a file that cannot be "
-                    "written even by root")
+@pytest.mark.skipif(
+    not os.path.exists("/proc/version"), reason="needs a file that cannot be written even by root"
+)
 def test_failed_write_prints_the_result(tmp_path, capsys):
     data = _npz(tmp_path, X=X5, y=Y5)
     assert main(["solve", data, "--json", "/proc/version"]) == 2
@@ -251,8 +264,9 @@ def test_short_classification_solve_keeps_its_result(tmp_path, capsys):
     data = _npz(tmp_path, X=P.X, y=P.y)
     assert main(["solve", data, "--t1", "1", "--loss", "exp", "--json", "-"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["diagnostics"]["available"] is False and "extrapolate" in (
-        res["diagnostics"]["reason"])
+    assert (
+        res["diagnostics"]["available"] is False and "extrapolate" in (res["diagnostics"]["reason"])
+    )
     assert len(res["w"]) == 5 and res["success"]
 
 
@@ -269,27 +283,40 @@ def test_json_is_strict(tmp_path, capsys):
 @pytest.mark.parametrize(
     "arrays, extra, match",
     [
-        (dict(X=RNG.normal(size=(5, 20)), y=Y5), ["--model", "diagonal", "--alpha", "1e-4",
-                                                  "--depth", "4"],
-         "could not be computed at this initial scale"),
+        (
+            dict(X=RNG.normal(size=(5, 20)), y=Y5),
+            ["--model", "diagonal", "--alpha", "1e-4", "--depth", "4"],
+            "could not be computed at this initial scale",
+        ),
         (dict(X=X5, y=Y5), ["--model", "diagonal", "--alpha", "1e-300"], "`alpha` = 1e-300"),
-        (dict(X=X5, y=Y5), ["--model", "diagonal", "--alpha", "0.1", "--depth", "1000"],
-         "`alpha` = 0.1 is outside"),
+        (
+            dict(X=X5, y=Y5),
+            ["--model", "diagonal", "--alpha", "0.1", "--depth", "1000"],
+            "`alpha` = 0.1 is outside",
+        ),
         (dict(X=1e200 * X5[:, :4], y=np.sign(Y5)), ["--loss", "exp"], "`X` has max"),
         (dict(X=1e-200 * X5[:, :4], y=np.sign(Y5)), ["--loss", "exp"], "`X` has max"),
-        (dict(X=X5, y=Y5, w0=np.ones(20)), ["--model", "diagonal", "--alpha", "1"],
-         "initialisations for --model linear"),
-        (dict(X=X5, y=np.abs(Y5), u0=np.ones(20), v0=np.ones(20)),
-         ["--model", "diagonal", "--tied"], "--tied"),
+        (
+            dict(X=X5, y=Y5, w0=np.ones(20)),
+            ["--model", "diagonal", "--alpha", "1"],
+            "initialisations for --model linear",
+        ),
+        (
+            dict(X=X5, y=np.abs(Y5), u0=np.ones(20), v0=np.ones(20)),
+            ["--model", "diagonal", "--tied"],
+            "--tied",
+        ),
         (dict(X=X5, y=Y5), ["--alpha", "1"], "--alpha applies to --model diagonal only"),
         (dict(X=X5, y=Y5), ["--rtol", "-1"], "--rtol must be in"),
         (dict(X=X5, y=Y5), ["--max-steps", "0"], "--max-steps must be >= 1"),
-        (dict(X=X5, y=Y5), ["--model", "diagonal", "--alpha", "1e6", "--flow", "primal"],
-         "use --flow dual"),
+        (
+            dict(X=X5, y=Y5),
+            ["--model", "diagonal", "--alpha", "1e6", "--flow", "primal"],
+            "use --flow dual",
+        ),
     ],
 )
-def test_cli_errors_are_one_line_about_the_users_argument(tmp_path, capsys, arrays, extra,
-                                                          match):
+def test_cli_errors_are_one_line_about_the_users_argument(tmp_path, capsys, arrays, extra, match):
     data = _npz(tmp_path, **arrays)
     assert main(["solve", data, *extra]) == 2
     line, _ = _error_line(capsys)
@@ -315,8 +342,21 @@ def test_cli_solver_follows_conditioning_and_retries_stiff(tmp_path, capsys):
     data = _npz(tmp_path, name="mild.npz", X=X, y=y)
     # In a fresh interpreter: compiling this Kvaerno5 program late in the full suite's process
     # crashed XLA's CPU compiler (segmentation fault, twice; never in a process of its own).
-    proc = subprocess.run([sys.executable, "-m", "flowbias_cli.main", "solve", data,
-                           "--max-steps", "2000", "--json", "-"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowbias_cli.main",
+            "solve",
+            data,
+            "--max-steps",
+            "2000",
+            "--json",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "retrying with the stiff one" in proc.stderr
     res = json.loads(proc.stdout)
@@ -330,8 +370,10 @@ def test_cli_solver_follows_conditioning_and_retries_stiff(tmp_path, capsys):
         (lambda t: t, "is a directory"),
         (lambda t: "/dev/null", "not a regular file"),
         (lambda t: (t / "a.npz").write_text("hello") and t / "a.npz", "not an .npz archive"),
-        (lambda t: __import__("shutil").make_archive(str(t / "z"), "zip", t) and t / "z.zip",
-         "not .npy arrays|no array"),
+        (
+            lambda t: __import__("shutil").make_archive(str(t / "z"), "zip", t) and t / "z.zip",
+            "not .npy arrays|no array",
+        ),
     ],
 )
 def test_cli_data_file_messages(tmp_path, capsys, make, match):
@@ -365,22 +407,32 @@ def test_battery_bad_api_arguments_name_themselves(data):
     name, values = data.draw(st.sampled_from(BAD_API))
     value = data.draw(values)
     with pytest.raises((ValueError, TypeError)) as info:
-        fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), X5, Y5,
-                     **{name: value})
+        fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), X5, Y5, **{name: value})
     assert f"`{name}`" in str(info.value) or (name == "ts" and "`t1`" in str(info.value))
 
 
 BAD_CLI = [
-    ["--t1", "-1"], ["--t1", "nan"], ["--t1", "inf"], ["--log10-t1", "nan"],
-    ["--rtol", "2"], ["--atol", "0"], ["--max-steps", "-5"], ["--model", "diagonal"],
-    ["--model", "diagonal", "--alpha", "0"], ["--model", "diagonal", "--alpha", "nan"],
-    ["--model", "diagonal", "--alpha", "1", "--depth", "1"], ["--depth", "3"],
-    ["--flow", "primal"], ["--tied"], ["--loss", "exp"],
+    ["--t1", "-1"],
+    ["--t1", "nan"],
+    ["--t1", "inf"],
+    ["--log10-t1", "nan"],
+    ["--rtol", "2"],
+    ["--atol", "0"],
+    ["--max-steps", "-5"],
+    ["--model", "diagonal"],
+    ["--model", "diagonal", "--alpha", "0"],
+    ["--model", "diagonal", "--alpha", "nan"],
+    ["--model", "diagonal", "--alpha", "1", "--depth", "1"],
+    ["--depth", "3"],
+    ["--flow", "primal"],
+    ["--tied"],
+    ["--loss", "exp"],
 ]
 
 
-@settings(max_examples=10, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(extra=st.sampled_from(BAD_CLI))
 def test_battery_bad_cli_arguments_one_error_line(tmp_path_factory, capsys, extra):
     data = _npz(tmp_path_factory.mktemp("cli"), X=X5, y=Y5)  # labels not +-1: exp is refused
@@ -395,8 +447,7 @@ def test_battery_data_scale_refused_or_right(k):
     # w*(X, y) / c (the closed form, NumPy, on the unscaled data).
     c = 10.0**k
     try:
-        sol = fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), c * X5, Y5,
-                           throw=False)
+        sol = fb.flowsolve(fb.LinearModel(np.zeros(20)), fb.SquareLoss(), c * X5, Y5, throw=False)
     except ValueError as e:
         assert "`X` has max |entry|" in str(e) and abs(k) > 99
         return

@@ -50,10 +50,7 @@ def _path_arrays(path: FlowSolution | DescentPath) -> tuple[np.ndarray, np.ndarr
         raise TypeError(
             "`sol` must be a FlowSolution of a linear model (LinearModel, DiagonalNetwork) or a "
             f"DescentPath; got {type(path).__name__}"
-            + (
-                f" of {type(path.problem.model).__name__}"
-                if isinstance(path, FlowSolution) else ""
-            )
+            + (f" of {type(path.problem.model).__name__}" if isinstance(path, FlowSolution) else "")
             + "."
         )
     lt = np.asarray(path.log_ts, dtype=np.float64)
@@ -300,8 +297,12 @@ def _f(x) -> float | None:
 def _fit_dict(fit: RateFit | None, status: str) -> dict:
     if fit is None:
         return {
-            "exponent": None, "stderr": None, "prefactor": None, "against": None,
-            "status": status, "window_log_t": None,
+            "exponent": None,
+            "stderr": None,
+            "prefactor": None,
+            "against": None,
+            "status": status,
+            "window_log_t": None,
         }
     return {
         "exponent": _f(fit.exponent),

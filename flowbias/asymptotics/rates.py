@@ -82,8 +82,10 @@ def _select(log_ts, g, log_t_min, log_t_max, floor=None, floor_factor=10.0):
             f"`log_ts` and `gap` must be 1-D of the same length; got shapes {log_ts.shape} and "
             f"{g.shape}. Fix: pass sol.log_ts and one gap per saved time."
         )
-    fl = np.zeros_like(g) if floor is None else np.broadcast_to(
-        np.asarray(floor, dtype=np.float64), g.shape
+    fl = (
+        np.zeros_like(g)
+        if floor is None
+        else np.broadcast_to(np.asarray(floor, dtype=np.float64), g.shape)
     )
     if np.any(~np.isfinite(fl) | (fl < 0)):
         raise ValueError("`floor` must be finite and >= 0.")

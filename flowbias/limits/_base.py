@@ -65,7 +65,7 @@ class PredictedLimit(eqx.Module):
         """Observable and value with the limit's own axes flattened into one."""
         o = jnp.asarray(observable)
         k = jnp.ndim(self.value)
-        if o.shape[o.ndim - k:] != jnp.shape(self.value):
+        if o.shape[o.ndim - k :] != jnp.shape(self.value):
             raise ValueError(
                 f"the observable has shape {o.shape}, whose trailing axes do not match the "
                 f"limit's shape {jnp.shape(self.value)}. Fix: compare the solution's "
@@ -99,4 +99,3 @@ class DirectionLimit(PredictedLimit):
 
     def agreement(self, observable):
         return one_minus_cos(*self._flat(observable))
-

@@ -113,8 +113,10 @@ def agreement(x: ArrayLike | FlowSolution, limit: PredictedLimit) -> Array:
     """How close `x` (an observable, e.g. `sol.w_final`, or a solution: its final observable)
     is to the predicted limit: 1 - cos for directions, else the relative error."""
     if not isinstance(limit, PredictedLimit):
-        raise TypeError(f"`limit` must be a PredictedLimit (from fb.predicted_limit); got "
-                        f"{type(limit).__name__}.")
+        raise TypeError(
+            f"`limit` must be a PredictedLimit (from fb.predicted_limit); got "
+            f"{type(limit).__name__}."
+        )
     return limit.agreement(_observable_of(x))
 
 

@@ -136,4 +136,3 @@ class AbstractMirrorModel(AbstractLinearModel):
     @abc.abstractmethod
     def inverse_link(self, w: Float[Array, " d"]) -> Float[Array, " d"]:
         """h^{-1}(w) = grad Q(w)."""
-

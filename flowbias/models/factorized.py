@@ -120,25 +120,38 @@ class MatrixFactorization(AbstractMatrixModel):
         self.shape = (int(d1), int(d1)) if symmetric else (int(d1), int(fs[0].shape[1]))
 
     @classmethod
-    def balanced(cls, alpha, shape, *, depth: int = 2, width: int | None = None,
-                 symmetric: bool = False) -> "MatrixFactorization":
+    def balanced(
+        cls, alpha, shape, *, depth: int = 2, width: int | None = None, symmetric: bool = False
+    ) -> "MatrixFactorization":
         r"""Every factor $\alpha$ times a (rectangular) identity: balanced
         ($W_{j+1}^\top W_{j+1} = W_j W_j^\top$), so the end-to-end matrix follows the exact
         flow of [`EndToEndFlow`][flowbias.EndToEndFlow]; $W(0) = \alpha^N I$. `width`
         (hidden size) defaults to $\min(d_1, d_2)$."""
         alpha, depth, width = _check_init(alpha, shape, depth, width, symmetric)
-        return cls([alpha * _eye(r, c) for r, c in _widths(shape, depth, width, symmetric)],
-                   symmetric=symmetric)
+        return cls(
+            [alpha * _eye(r, c) for r, c in _widths(shape, depth, width, symmetric)],
+            symmetric=symmetric,
+        )
 
     @classmethod
-    def gaussian(cls, alpha, shape, *, depth: int = 2, width: int | None = None,
-                 seed: int = 0, symmetric: bool = False) -> "MatrixFactorization":
+    def gaussian(
+        cls,
+        alpha,
+        shape,
+        *,
+        depth: int = 2,
+        width: int | None = None,
+        seed: int = 0,
+        symmetric: bool = False,
+    ) -> "MatrixFactorization":
         r"""Factors with i.i.d. $\mathcal N(0, \alpha^2)$ entries (NumPy's
         `default_rng(seed)`), the near-zero initialisation of Arora et al. (2019)."""
         alpha, depth, width = _check_init(alpha, shape, depth, width, symmetric)
         rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
-        return cls([alpha * rng.normal(size=rc) for rc in _widths(shape, depth, width, symmetric)],
-                   symmetric=symmetric)
+        return cls(
+            [alpha * rng.normal(size=rc) for rc in _widths(shape, depth, width, symmetric)],
+            symmetric=symmetric,
+        )
 
     @property
     def depth(self) -> int:

@@ -106,8 +106,9 @@ class RescaledDiagonalNetwork(AbstractMirrorModel):
         lz = jnp.log(safe) + 2 * lam - jnp.log(2.0)  # log |w| / (2 alpha^2)
         big = jnp.where(lz > 0, lz, 0.0)
         small = jnp.where(lz > 0, 0.0, lz)
-        asinh = jnp.where(lz > 0, big + jnp.log1p(jnp.sqrt(1 + jnp.exp(-2 * big))),
-                          jnp.arcsinh(jnp.exp(small)))
+        asinh = jnp.where(
+            lz > 0, big + jnp.log1p(jnp.sqrt(1 + jnp.exp(-2 * big))), jnp.arcsinh(jnp.exp(small))
+        )
         return jnp.where(m > 0, jnp.sign(w) * asinh / (4 * lam), 0.0)
 
     def dual_potential(self, xi):

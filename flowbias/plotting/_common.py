@@ -73,16 +73,22 @@ def _model_words(model) -> str:
 
 
 def _loss_words(loss) -> str:
-    for kind, words in ((SquareLoss, "square loss"), (ExponentialLoss, "exp loss"),
-                        (LogisticLoss, "logistic loss")):
+    for kind, words in (
+        (SquareLoss, "square loss"),
+        (ExponentialLoss, "exp loss"),
+        (LogisticLoss, "logistic loss"),
+    ):
         if isinstance(loss, kind):
             return words
     return type(loss).__name__
 
 
 def _flow_words(flow) -> str:
-    for kind, words in ((DualFlow, "dual flow"), (NormalisedGradientFlow, "normalised flow"),
-                        (EndToEndFlow, "end-to-end flow")):
+    for kind, words in (
+        (DualFlow, "dual flow"),
+        (NormalisedGradientFlow, "normalised flow"),
+        (EndToEndFlow, "end-to-end flow"),
+    ):
         if isinstance(flow, kind):
             return f", {words}"
     return ""
@@ -100,7 +106,7 @@ def run_title(sol: FlowSolution) -> str:
     else:
         size = f"n x d = {X.shape[0]} x {X.shape[1]}"
     log10_t1 = float(np.asarray(sol.log_ts)[-1]) / _LN10
-    horizon = f"t1 = 1e{log10_t1:.4g}" if log10_t1 >= 4 else f"t1 = {10 ** log10_t1:.3g}"
+    horizon = f"t1 = 1e{log10_t1:.4g}" if log10_t1 >= 4 else f"t1 = {10**log10_t1:.3g}"
     return f"{_model_words(p.model)}, {_loss_words(p.loss)}, {size}, {horizon}{_flow_words(p.flow)}"
 
 

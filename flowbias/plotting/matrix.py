@@ -19,7 +19,10 @@ if TYPE_CHECKING:
 
 
 def plot_singular_values(
-    sol: FlowSolution, ax: Axes | None = None, *, limit: PredictedLimit | None = None,
+    sol: FlowSolution,
+    ax: Axes | None = None,
+    *,
+    limit: PredictedLimit | None = None,
     num: int | None = None,
 ) -> Axes:
     r"""Plot the singular values $\sigma_r(W(t))$ of the matrix observable against
@@ -53,8 +56,13 @@ def plot_singular_values(
         ref = np.linalg.svd(np.asarray(limit.value, dtype=np.float64), compute_uv=False)
         ref = ref[ref > 1e-9 * ref.max()][:k]
         for i, s in enumerate(ref):
-            ax.axhline(s, color="0.4", linestyle="--", linewidth=1.0,
-                       label=f"{limit.kind}" if i == 0 else None)
+            ax.axhline(
+                s,
+                color="0.4",
+                linestyle="--",
+                linewidth=1.0,
+                label=f"{limit.kind}" if i == 0 else None,
+            )
     ax.set_yscale("log")
     ax.set_xlabel(LOG10_T_LABEL)
     ax.set_ylabel(r"singular values $\sigma_r(W(t))$ (log scale)")
@@ -91,13 +99,13 @@ def plot_error_against_scale(
         e = np.asarray(e, dtype=np.float64)
         if e.shape != a.shape:
             raise ValueError(
-                f"`errors[{label!r}]` has shape {e.shape}; it needs one error per alpha "
-                f"({a.size})."
+                f"`errors[{label!r}]` has shape {e.shape}; it needs one error per alpha ({a.size})."
             )
         line(ax, a, e, e > 0 if log_y else np.isfinite(e), marker="o", label=label)
     if reference_error is not None:
-        ax.axhline(reference_error, color="0.4", linestyle="--", linewidth=1.0,
-                   label=reference_label)
+        ax.axhline(
+            reference_error, color="0.4", linestyle="--", linewidth=1.0, label=reference_label
+        )
     ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")

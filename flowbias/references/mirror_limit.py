@@ -105,8 +105,9 @@ def mirror_limit(
         (Rockafellar, *Convex Analysis*, Sec. 31).
     """
     if not isinstance(model, AbstractMirrorModel):
-        raise TypeError(f"`model` must be a mirror model (e.g. fb.DiagonalNetwork); got "
-                        f"{type(model).__name__}.")
+        raise TypeError(
+            f"`model` must be a mirror model (e.g. fb.DiagonalNetwork); got {type(model).__name__}."
+        )
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
     check_data_shapes(X, y)

@@ -75,8 +75,9 @@ def min_nuclear_norm(
     """
     X, y = validate_data(X, y)
     if not isinstance(X, AbstractMeasurements):
-        raise TypeError("`X` must be a measurement operator (fb.MatrixSensing or "
-                        "fb.MatrixCompletion).")
+        raise TypeError(
+            "`X` must be a measurement operator (fb.MatrixSensing or fb.MatrixCompletion)."
+        )
     d1, d2 = X.shape
     if psd and d1 != d2:
         raise ValueError(f"`psd=True` needs square matrices; `X` measures {d1} x {d2}.")
@@ -90,11 +91,11 @@ def min_nuclear_norm(
         # Clarabel may call a solution "inaccurate" at these tight tolerances; the dual
         # certificate below is the check that counts, and it raises if the answer is off.
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12,
-                      tol_feas=1e-12)
+        problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
     if problem.status in ("infeasible", "infeasible_inaccurate"):
         raise ValueError(
-            "`X`, `y`: no matrix" + (" W >= 0 (PSD)" if psd else "")
+            "`X`, `y`: no matrix"
+            + (" W >= 0 (PSD)" if psd else "")
             + " fits these measurements. Fix: check the measured values."
         )
     if W.value is None:

@@ -52,8 +52,9 @@ def plateau_midpoints(staircase: Staircase) -> np.ndarray:
     return 0.5 * (t[1:-1] + t[2:])
 
 
-def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
-                      jumps: FlowJumps | None = None) -> StaircaseComparison:
+def compare_staircase(
+    sol: FlowSolution, staircase: Staircase, *, jumps: FlowJumps | None = None
+) -> StaircaseComparison:
     r"""Measure a dual diagonal flow at a small $\alpha$ against the staircase of its data.
 
     Jump $k$ of the staircase is matched with the flow's $m$-th rise of the coordinate that
@@ -78,8 +79,10 @@ def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
             f"{type(sol.problem.model).__name__}."
         )
     if not isinstance(staircase, Staircase):
-        raise TypeError(f"`staircase` must be a Staircase (from fb.saddle_to_saddle); got "
-                        f"{type(staircase).__name__}.")
+        raise TypeError(
+            f"`staircase` must be a Staircase (from fb.saddle_to_saddle); got "
+            f"{type(staircase).__name__}."
+        )
     if sol.w is None or np.shape(sol.w)[-1] != staircase.saddles.shape[1]:
         raise ValueError(
             f"`staircase` has d = {staircase.saddles.shape[1]} coordinates but the solution's "
@@ -130,8 +133,9 @@ def compare_staircase(sol: FlowSolution, staircase: Staircase, *,
                 continue
             w = w_flow[j]
         plateau.append(float(np.max(np.abs(w - staircase.saddles[k]))) / scale)
-        losses.append(abs(float(loss_flow[j]) - float(staircase.losses[k]))
-                      / float(staircase.losses[0]))
+        losses.append(
+            abs(float(loss_flow[j]) - float(staircase.losses[k])) / float(staircase.losses[0])
+        )
     return StaircaseComparison(
         jump_times=np.asarray(times, dtype=float),
         jump_errors=np.asarray(errs, dtype=float),

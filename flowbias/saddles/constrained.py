@@ -65,7 +65,12 @@ def _zeros(m: int, exact: bool) -> np.ndarray:
 
 
 def sign_constrained_least_squares(
-    G: np.ndarray, b: np.ndarray, signs: np.ndarray, *, exact: bool, tol: float = 0.0,
+    G: np.ndarray,
+    b: np.ndarray,
+    signs: np.ndarray,
+    *,
+    exact: bool,
+    tol: float = 0.0,
 ) -> np.ndarray:
     r"""The minimiser $\beta$ of $\frac12\beta^\top G\beta - b^\top\beta$ with
     $\operatorname{sign}\beta_i \in \{0, \sigma_i\}$ (`signs` $=\sigma\in\{-1,0,1\}^d$).

@@ -79,14 +79,22 @@ def _cond(t, y, args, **kwargs):
 
 
 @eqx.filter_jit
-def _crossing(flow, model, loss, time, X, y, s0, s1, state0, i, log_level, rtol, solver,
-              max_steps):
+def _crossing(flow, model, loss, time, X, y, s0, s1, state0, i, log_level, rtol, solver, max_steps):
     args = (flow, model, loss, time, X, y, i, log_level)
     event = dfx.Event(_cond, root_finder=optx.Bisection(rtol=1e-10, atol=1e-10))
     sol = dfx.diffeqsolve(
-        dfx.ODETerm(_field), solver, s0, s1, None, state0, args=args,
+        dfx.ODETerm(_field),
+        solver,
+        s0,
+        s1,
+        None,
+        state0,
+        args=args,
         stepsize_controller=dfx.PIDController(rtol=rtol, atol=rtol * 1e-2),
-        saveat=dfx.SaveAt(t1=True), event=event, max_steps=max_steps, throw=False,
+        saveat=dfx.SaveAt(t1=True),
+        event=event,
+        max_steps=max_steps,
+        throw=False,
     )
     state = jax.tree.map(lambda a: a[-1], sol.ys)
     w = flow.observable(state, model, X)
@@ -96,8 +104,9 @@ def _crossing(flow, model, loss, time, X, y, s0, s1, state0, i, log_level, rtol,
     return sol.ts[-1], sol.result == dfx.RESULTS.event_occurred, w[i], xi, speed
 
 
-def locate_jumps(sol: FlowSolution, *, level: float | None = None,
-                 max_steps: int = 10_000) -> FlowJumps:
+def locate_jumps(
+    sol: FlowSolution, *, level: float | None = None, max_steps: int = 10_000
+) -> FlowJumps:
     r"""Where the coordinates of a dual diagonal flow switch on and off, located by events.
 
     **Arguments:**
@@ -145,14 +154,33 @@ def locate_jumps(sol: FlowSolution, *, level: float | None = None,
             break  # past the convergence stop the saved states repeat
         for i in np.flatnonzero(on[k + 1] != on[k]):
             t_s, ok, wi, xi, speed = _crossing(
-                p.flow, p.model, p.loss, p.time, p.X, p.y, jnp.asarray(s[k]),
-                jnp.asarray(min(s[k + 1], end)), jnp.asarray(states[k]), jnp.asarray(int(i)),
-                jnp.asarray(np.log(level)), rtol, solver, max_steps,
+                p.flow,
+                p.model,
+                p.loss,
+                p.time,
+                p.X,
+                p.y,
+                jnp.asarray(s[k]),
+                jnp.asarray(min(s[k + 1], end)),
+                jnp.asarray(states[k]),
+                jnp.asarray(int(i)),
+                jnp.asarray(np.log(level)),
+                rtol,
+                solver,
+                max_steps,
             )
             if not bool(ok):
                 continue  # the crossing was an artefact of the saved states' rounding
-            found.append((float(t_s), int(i), 1 if on[k + 1, i] else -1,
-                          int(np.sign(float(wi))), float(xi), float(speed)))
+            found.append(
+                (
+                    float(t_s),
+                    int(i),
+                    1 if on[k + 1, i] else -1,
+                    int(np.sign(float(wi))),
+                    float(xi),
+                    float(speed),
+                )
+            )
     found.sort()
     times = np.array([f[0] for f in found])
     times = np.asarray(jnp.exp(p.time.log_t_of_s(jnp.asarray(times)))) if found else times
@@ -160,10 +188,14 @@ def locate_jumps(sol: FlowSolution, *, level: float | None = None,
     onsets = None
     if unit is not None and isinstance(p.time, LinearTime):
         # At its own speed, when would the dual coordinate reach the threshold |xi| = unit/2?
-        onsets = np.array([
-            (f[0] + (0.5 * unit - abs(f[4])) / abs(f[5])) / unit if f[2] > 0 and f[5] != 0
-            else np.nan for f in found
-        ])
+        onsets = np.array(
+            [
+                (f[0] + (0.5 * unit - abs(f[4])) / abs(f[5])) / unit
+                if f[2] > 0 and f[5] != 0
+                else np.nan
+                for f in found
+            ]
+        )
     return FlowJumps(
         onsets=onsets,
         times=times,

@@ -141,8 +141,9 @@ def _check(X, y):
     return Xf, yf
 
 
-def saddle_to_saddle(X, y, *, exact: bool = False, max_jumps: int | None = None,
-                     rtol: float = 1e-10) -> Staircase:
+def saddle_to_saddle(
+    X, y, *, exact: bool = False, max_jumps: int | None = None, rtol: float = 1e-10
+) -> Staircase:
     r"""The $\alpha\to0$ limit of the depth-2 diagonal network's flow on the square loss: the
     saddles it visits and the rescaled times $\tau = t/\log(1/\alpha)$ at which it jumps.
 
@@ -181,8 +182,9 @@ def saddle_to_saddle(X, y, *, exact: bool = False, max_jumps: int | None = None,
     """
     Xf, yf = _check(X, y)
     n, d = Xf.shape
-    if max_jumps is not None and (isinstance(max_jumps, bool) or not isinstance(
-            max_jumps, numbers.Integral) or max_jumps < 1):
+    if max_jumps is not None and (
+        isinstance(max_jumps, bool) or not isinstance(max_jumps, numbers.Integral) or max_jumps < 1
+    ):
         raise ValueError(f"`max_jumps` must be a positive integer or None; got {max_jumps!r}.")
     if not (isinstance(rtol, numbers.Real) and 0 < rtol <= 1e-3):
         raise ValueError(f"`rtol` must be in (0, 1e-3]; got {rtol!r}. Fix: e.g. 1e-10.")
@@ -228,8 +230,10 @@ def saddle_to_saddle(X, y, *, exact: bool = False, max_jumps: int | None = None,
         for i in first:
             s[i] = -one if g[i] > 0 else one
         tau = tau + step
-        signs = np.array([1 if s[i] >= one - ttol else (-1 if s[i] <= -one + ttol else 0)
-                          for i in range(d)], dtype=int)
+        signs = np.array(
+            [1 if s[i] >= one - ttol else (-1 if s[i] <= -one + ttol else 0) for i in range(d)],
+            dtype=int,
+        )
         for i in range(d):  # snap the boundary exactly (float mode)
             if signs[i]:
                 s[i] = one * int(signs[i])
