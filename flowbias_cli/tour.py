@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import os
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -133,30 +136,72 @@ def _table(checks: list[Check]) -> str:
     return "\n".join(lines + [fmt.format(*r) for r in rows])
 
 
-def run_tour(out: Path, *, quick: bool = False, progress: bool = True) -> bool:
+def _run_entry(index: int, out: str, quick: bool) -> tuple[list[Check], float]:
+    """Run catalogue entry `index` (in a worker process: the entries are independent)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    t0 = time.perf_counter()
+    checks = CATALOGUE[index].run(Path(out), quick)
+    return checks, time.perf_counter() - t0
+
+
+def _default_jobs() -> int:
+    # Compiling a flow is single-threaded (tracing in Python, then XLA), and compiling is most
+    # of the tour's time: one process per core, up to 4 (beyond that the longest entry sets
+    # the wall time).
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def run_tour(
+    out: Path, *, quick: bool = False, progress: bool = True, jobs: int | None = None
+) -> bool:
     """Run every catalogue entry; print the table; write figures and `report.json` to `out`.
-    Returns whether every check passed."""
+
+    `jobs` worker processes run the entries side by side (default: one per core, up to 4;
+    1 runs them in this process). Returns whether every check passed."""
     import matplotlib
 
     matplotlib.use("Agg")
     from tqdm.auto import tqdm
 
+    jobs = _default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"`jobs` must be >= 1; got {jobs}.")
     out.mkdir(parents=True, exist_ok=True)
-    checks: list[Check] = []
-    timings: dict[str, float] = {}
     start = time.perf_counter()
     started = time.time() - 1.0  # file times: figures of this run, not of an earlier one
-    for entry in tqdm(CATALOGUE, desc="flowbias tour", disable=not progress):
-        t0 = time.perf_counter()
-        checks.extend(entry.run(out, quick))
-        timings[f"{entry.row}: {entry.title}"] = time.perf_counter() - t0
+    results: dict[int, tuple[list[Check], float]] = {}
+    bar = tqdm(total=len(CATALOGUE), desc="flowbias tour", disable=not progress)
+    if jobs == 1:
+        for i in range(len(CATALOGUE)):
+            results[i] = _run_entry(i, str(out), quick)
+            bar.update()
+    else:
+        # "spawn": JAX's runtime threads do not survive a fork.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {
+                pool.submit(_run_entry, i, str(out), quick): i for i in range(len(CATALOGUE))
+            }
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    checks = [c for i in range(len(CATALOGUE)) for c in results[i][0]]
+    timings = {f"{e.row}: {e.title}": results[i][1] for i, e in enumerate(CATALOGUE)}
     print(_table(checks))
     ok = all(c.passed for c in checks)
     report = {
         "quick": quick,
         "all_passed": ok,
         "wall_time_s": time.perf_counter() - start,
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "jobs": jobs,
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
         "timings_s": timings,
         "checks": [dataclasses.asdict(c) | {"passed": c.passed} for c in checks],
         "figures": sorted(p.name for p in out.glob("*.png") if p.stat().st_mtime >= started),

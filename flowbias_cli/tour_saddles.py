@@ -35,9 +35,10 @@ def _d6_saddles(out: Path, quick: bool) -> list[Check]:
         sols[a] = fb.flowsolve(model, fb.SquareLoss(), X, y, T1, flow=fb.DualFlow(), ts=ts)
         cmps[a] = compare_staircase(sols[a], stc)
     c = cmps[1e-100]
-    rate = fit_inverse_log_rate([cmps[a].log_inverse_alpha for a in alphas],
-                                [cmps[a].max_jump_error for a in alphas])
-    (k, i, tau_off), = c.switch_offs
+    rate = fit_inverse_log_rate(
+        [cmps[a].log_inverse_alpha for a in alphas], [cmps[a].max_jump_error for a in alphas]
+    )
+    ((k, i, tau_off),) = c.switch_offs
     off_err = abs(tau_off - stc.times[k]) / stc.times[k]
     finite = bool(np.all(np.isfinite(np.asarray(sols[1e-300].w))))
 
@@ -57,17 +58,44 @@ def _d6_saddles(out: Path, quick: bool) -> list[Check]:
     save_figure(fig, out / "D6_saddle_to_saddle.png")
 
     checks = [
-        Check("D6 jump times, alpha = 1e-100 (3 x 4, a switch-off)",
-              "Pesme-Flammarion staircase (exact rationals)",
-              f"max rel. error {c.max_jump_error:.2e}", c.max_jump_error, 1e-2),
-        Check("D6 plateau values, alpha = 1e-100", "saddles: sign-constrained least squares",
-              f"max rel. error {c.max_plateau_error:.2e}", c.max_plateau_error, 1e-2),
-        Check("D6 convergence rate of jump times in 1/log(1/alpha)", "first order (1)",
-              f"fitted {rate:.3f}", abs(rate - 1.0), 0.2),
-        Check(f"D6 coordinate {i} switched off at jump {k}, alpha = 1e-100",
-              f"tau = {float(stc.times[k]):.4f}", f"flow {tau_off:.4f}", off_err, 2e-2),
-        Check("D6 flow at alpha = 1e-300 finite", "no overflow (log-form link)",
-              "finite" if finite else "non-finite", 0.0 if finite else np.inf, 0.0),
+        Check(
+            "D6 jump times, alpha = 1e-100 (3 x 4, a switch-off)",
+            "Pesme-Flammarion staircase (exact rationals)",
+            f"max rel. error {c.max_jump_error:.2e}",
+            c.max_jump_error,
+            1e-2,
+        ),
+        # Mid-plateau, the coordinates still to move are a power of alpha away from the saddle
+        # (the power is the distance to the next jump in rescaled time): at alpha = 1e-100 far
+        # below the solver's error, so the tolerance is that of the solve.
+        Check(
+            "D6 plateau values, alpha = 1e-100",
+            "saddles: sign-constrained least squares",
+            f"max rel. error {c.max_plateau_error:.2e}",
+            c.max_plateau_error,
+            1e-8,
+        ),
+        Check(
+            "D6 convergence rate of jump times in 1/log(1/alpha)",
+            "first order (1)",
+            f"fitted {rate:.3f}",
+            abs(rate - 1.0),
+            0.2,
+        ),
+        Check(
+            f"D6 coordinate {i} switched off at jump {k}, alpha = 1e-100",
+            f"tau = {float(stc.times[k]):.4f}",
+            f"flow {tau_off:.4f}",
+            off_err,
+            2e-2,
+        ),
+        Check(
+            "D6 flow at alpha = 1e-300 finite",
+            "no overflow (log-form link)",
+            "finite" if finite else "non-finite",
+            0.0 if finite else np.inf,
+            0.0,
+        ),
     ]
     n, d = (8, 30) if quick else (20, 100)
     rng = np.random.default_rng(11)
@@ -78,8 +106,15 @@ def _d6_saddles(out: Path, quick: bool) -> list[Check]:
     last = fb.saddle_to_saddle(Xs, ys).final
     ref = np.asarray(fb.min_l1_interpolator(Xs, ys))
     err = float(np.linalg.norm(last - ref) / np.linalg.norm(ref))
-    checks.append(Check(f"D6 last saddle, {n} x {d} sparse regression",
-                        "min-l1 interpolator (LP)", f"rel. error {err:.2e}", err, 1e-6))
+    checks.append(
+        Check(
+            f"D6 last saddle, {n} x {d} sparse regression",
+            "min-l1 interpolator (LP)",
+            f"rel. error {err:.2e}",
+            err,
+            1e-6,
+        )
+    )
     return checks
 
 
@@ -105,23 +140,47 @@ def _d6_incremental(out: Path, quick: bool) -> list[Check]:
     stc = fb.saddle_to_saddle(X, y)
     predicted = [i for e in stc.entering() for i in e]
     T1 = 1.5 * float(stc.times[-1])
-    two = fb.flowsolve(fb.RescaledDiagonalNetwork(d, alpha=1e-30), fb.SquareLoss(), X, y, T1,
-                       flow=fb.DualFlow(), ts=np.linspace(0, T1, 600))
+    two = fb.flowsolve(
+        fb.RescaledDiagonalNetwork(d, alpha=1e-30),
+        fb.SquareLoss(),
+        X,
+        y,
+        T1,
+        flow=fb.DualFlow(),
+        ts=np.linspace(0, T1, 600),
+    )
     order2 = _first_rises(locate_jumps(two, level=1e-2))
-    three = fb.flowsolve(fb.DiagonalNetwork.uniform(1e-3, d, depth=3), fb.SquareLoss(), X, y,
-                         flow=fb.DualFlow(), ts=np.geomspace(1e-2, 1e6, 800))
+    three = fb.flowsolve(
+        fb.DiagonalNetwork.uniform(1e-3, d, depth=3),
+        fb.SquareLoss(),
+        X,
+        y,
+        flow=fb.DualFlow(),
+        ts=np.geomspace(1e-2, 1e6, 800),
+    )
     order3 = _first_rises(locate_jumps(three, level=1e-2))
 
     def mismatches(order):
-        return float(sum(a != b for a, b in zip(order, predicted, strict=False))
-                     + abs(len(order) - len(predicted)))
+        return float(
+            sum(a != b for a, b in zip(order, predicted, strict=False))
+            + abs(len(order) - len(predicted))
+        )
 
     return [
-        Check("D6 incremental learning, depth 2, alpha = 1e-30 (40 x 10)",
-              f"order {predicted} (staircase)", f"flow {order2}", mismatches(order2), 0.0),
-        Check("D6 incremental learning, depth 3, alpha = 1e-3 (flow)",
-              f"order {predicted} (depth-2 staircase)", f"flow {order3}", mismatches(order3),
-              0.0),
+        Check(
+            "D6 incremental learning, depth 2, alpha = 1e-30 (40 x 10)",
+            f"order {predicted} (staircase)",
+            f"flow {order2}",
+            mismatches(order2),
+            0.0,
+        ),
+        Check(
+            "D6 incremental learning, depth 3, alpha = 1e-3 (flow)",
+            f"order {predicted} (depth-2 staircase)",
+            f"flow {order3}",
+            mismatches(order3),
+            0.0,
+        ),
     ]
 
 
@@ -141,14 +200,16 @@ def _d7_early_stopping(out: Path, quick: bool) -> list[Check]:
     ts = np.geomspace(1e-2, 1e4, 200)
     flows = {}
     for alpha in (1e-3, 1.0):
-        sol = fb.flowsolve(fb.DiagonalNetwork.uniform(alpha, d), fb.SquareLoss(), X, y,
-                           flow=fb.DualFlow(), ts=ts)
+        sol = fb.flowsolve(
+            fb.DiagonalNetwork.uniform(alpha, d), fb.SquareLoss(), X, y, flow=fb.DualFlow(), ts=ts
+        )
         flows[alpha] = early_stopping(sol, X_test, y_test, label=f"diagonal net, α = {alpha:g}")
     lams = np.geomspace(1e-6, 10, 121)
     lasso = lasso_path(X, y, X_test, y_test, lams)
     ridge = ridge_path(X, y, X_test, y_test, lams)
-    tiny = fb.flowsolve(fb.DiagonalNetwork.uniform(1e-30, d), fb.SquareLoss(), X, y,
-                        flow=fb.DualFlow())
+    tiny = fb.flowsolve(
+        fb.DiagonalNetwork.uniform(1e-30, d), fb.SquareLoss(), X, y, flow=fb.DualFlow()
+    )
     l1 = np.asarray(fb.min_l1_interpolator(X, y))
     err_tiny = float(np.mean((X_test @ np.asarray(tiny.w_final) - y_test) ** 2))
     err_l1 = float(np.mean((X_test @ l1 - y_test) ** 2))
@@ -163,12 +224,23 @@ def _d7_early_stopping(out: Path, quick: bool) -> list[Check]:
     gain = small.best_error / small.final_error
     rel = abs(err_tiny - err_l1) / err_l1
     return [
-        Check("D7 alpha = 1e-30 interpolator's test error", "that of the min-l1 interpolator (LP)",
-              f"rel. diff {rel:.2e}", rel, 1e-3),
-        Check("D7 early stopping, alpha = 1e-3, sigma = 0.5",
-              "best test error along the path < interpolator's",
-              f"best {small.best_error:.3f} at t = {small.best_time:.3g}, final "
-              f"{small.final_error:.3f}; lasso best {lasso.best_error:.3f}", gain, 0.95),
+        # The alpha = 1e-30 limit is the min-l1 interpolator up to the solver's error (see D3),
+        # so their test errors agree to it.
+        Check(
+            "D7 alpha = 1e-30 interpolator's test error",
+            "that of the min-l1 interpolator (LP)",
+            f"rel. diff {rel:.2e}",
+            rel,
+            1e-8,
+        ),
+        Check(
+            "D7 early stopping, alpha = 1e-3, sigma = 0.5",
+            "best test error along the path < interpolator's",
+            f"best {small.best_error:.3f} at t = {small.best_time:.3g}, final "
+            f"{small.final_error:.3f}; lasso best {lasso.best_error:.3f}",
+            gain,
+            0.95,
+        ),
     ]
 
 

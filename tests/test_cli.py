@@ -10,6 +10,7 @@ import pytest
 from helpers import CLASSIFICATION, REGRESSION
 
 from flowbias_cli.main import main
+from flowbias_cli.tour import CATALOGUE
 
 
 def _npz(tmp_path, name="data.npz", **arrays):
@@ -136,6 +137,9 @@ def test_tour_quick_writes_report(tmp_path, capsys):
     assert main(["tour", "--quick", "--out", str(out), "--no-progress"]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["all_passed"] and len(report["checks"]) >= 5
+    assert report["jobs"] >= 1 and set(report["timings_s"]) == {
+        f"{e.row}: {e.title}" for e in CATALOGUE
+    }  # every entry ran, in whichever worker
     assert len(report["figures"]) >= 3 and all((out / f).is_file() for f in report["figures"])
     assert stale.name not in report["figures"]  # only what this run wrote
     assert "L1 limit" in capsys.readouterr().out
@@ -196,8 +200,9 @@ def test_bad_diagonal_input(tmp_path, capsys, arrays, extra, match):
         (["solve", "data.npz", "--t1", "-1"], 2),
         (["solve", "missing.npz"], 2),
         (["tour", "--bogus"], 2),
+        (["tour", "--jobs", "0"], 2),
     ],
-    ids=["help", "version", "solve-help", "bad-t1", "missing-file", "bad-option"],
+    ids=["help", "version", "solve-help", "bad-t1", "missing-file", "bad-option", "bad-jobs"],
 )
 def test_help_version_and_argument_errors_answer_without_jax(tmp_path, argv, status):
     # In a fresh interpreter: the command line parses and checks its arguments before the
