@@ -3,6 +3,9 @@ independent computations: explicit formulas with numpy.linalg.solve, Lawson-Hans
 route to least-distance programming, L-BFGS-B on the SVM dual, a cvxpy LP written here, and
 hand-solvable cases."""
 
+import subprocess
+import sys
+
 import cvxpy as cp
 import jax
 import jax.numpy as jnp
@@ -335,3 +338,15 @@ def test_non_separable_random_labels():
     check_certificate(X, y, rep)
     with pytest.raises(NonSeparableError, match="remove the conflicting points"):
         require_separable(X, y)
+
+
+def test_import_leaves_the_convex_solvers_unloaded():
+    # cvxpy and scipy.optimize cost ~2.5 s of `import flowbias`; only the references that solve
+    # a program load them, on their first call (issue 12 item 5).
+    code = (
+        "import sys\nimport flowbias\n"
+        "print(sorted(m for m in ('cvxpy', 'scipy.optimize') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"

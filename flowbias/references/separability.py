@@ -22,7 +22,6 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
-from scipy.optimize import linprog
 
 from .._validation import as_float_array, check_data_shapes, check_labels, is_concrete
 
@@ -130,6 +129,8 @@ def _simple_obstruction(Xn, yn) -> tuple[np.ndarray, str] | None:
 
 def _solve_lp(Zn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""max gamma s.t. Z w >= gamma, |w|_inf <= 1 (HiGHS). Returns (w, p) with p the dual."""
+    from scipy.optimize import linprog  # on use: scipy.optimize is ~1 s of `import flowbias`
+
     n, d = Zn.shape
     c = np.zeros(d + 1)
     c[-1] = -1.0

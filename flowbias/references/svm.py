@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import warnings
 
-import cvxpy as cp
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float
-from scipy.optimize import nnls
 
 from .separability import _signed_data, require_separable, row_norms
 
@@ -86,6 +84,8 @@ def _kkt_residual(Z: np.ndarray, w: np.ndarray, a: np.ndarray) -> float:
 
 def _solve_conic(Z: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
     r"""Interior-point solution (Clarabel) of min 1/2 ||w||^2 s.t. Z w >= 1."""
+    import cvxpy as cp  # imported on use: 1.4 s of `import flowbias` otherwise
+
     w = cp.Variable(Z.shape[1])
     cons = [Z @ w >= 1]
     prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), cons)
@@ -111,6 +111,8 @@ def _solve_conic(Z: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _polish(Z: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Min-norm w with Z_S w = 1, and a nonnegative a_S with Z_S^T a_S = w."""
+    from scipy.optimize import nnls  # on use: scipy.optimize is ~1 s of `import flowbias`
+
     Z_S = Z[S]
     w = np.linalg.lstsq(Z_S, np.ones(S.size), rcond=None)[0]
     a_S = np.linalg.lstsq(Z_S.T, w, rcond=None)[0]

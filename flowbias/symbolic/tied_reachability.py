@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from scipy.optimize import linprog
 
 from .._validation import as_float_array, check_data_shapes
 
@@ -41,6 +40,8 @@ class TiedReachability:
 
 def check_tied_reachable(X, y, *, tol: float = 1e-9) -> TiedReachability:
     """Whether the tied model can reach an interpolator of (X, y); see the module docstring."""
+    from scipy.optimize import linprog  # imported on use: ~1 s of `import flowbias` otherwise
+
     X = np.asarray(as_float_array(X, "X", ndim=2))
     y = np.asarray(as_float_array(y, "y", ndim=1))
     check_data_shapes(X, y)
