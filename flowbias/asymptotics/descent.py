@@ -98,8 +98,9 @@ def gradient_descent(
     - `X`, `y`: data `(n, d)` and labels `(n,)`.
     - `eta`: the step size ($\eta/L(w_k)$ is used when `normalise=True`).
     - `num_steps`: the number of steps $K$.
-    - `save_every`: save every this many steps; by default `num_save` log-spaced steps in
-      $[1, K]$ (plus $k = 0$), which suits $\log t$ axes.
+    - `save_every`: save every this many steps; by default the distinct integers among
+      `num_save` log-spaced points in $[1, K]$ (plus $k = 0$), which suits $\log t$ axes
+      (fewer than `num_save + 1` saves where the early points round to the same step).
     - `normalise`: use steps $\eta/L(w_k)$ (normalised gradient descent).
 
     **Returns:** a [`DescentPath`][flowbias.asymptotics.DescentPath].
@@ -112,7 +113,7 @@ def gradient_descent(
     X = np.array([[1.0, 0.5], [0.8, -0.3], [-1.0, -0.2]])
     y = np.array([1.0, 1.0, -1.0])
     path = gradient_descent(np.zeros(2), fb.ExponentialLoss(), X, y, eta=0.5, num_steps=10_000)
-    print(path.w.shape)  # (101, 2)
+    print(path.w.shape)  # (85, 2): 84 distinct log-spaced steps, and k = 0
     ```
     """
     w0 = model_or_w0.w0 if isinstance(model_or_w0, LinearModel) else model_or_w0
