@@ -151,12 +151,37 @@ def check_data_scale(X, name: str = "X") -> None:
 _MIN_SCALE, _MAX_SCALE = 1e-100, 1e100
 
 
-def validate_data(X, y, *, model=None, loss=None) -> tuple[jax.Array, jax.Array]:
-    """The data preamble of every entry point: `X` (n, d) and `y` (n,) as finite float64
-    arrays with matching n; labels +1/-1 for a classification `loss`; `model.check_data`."""
+def as_data(X, y, *, labels: bool = False) -> tuple[jax.Array, jax.Array]:
+    """`X` (n, d) and `y` (n,) as finite float64 arrays with matching n >= 1, d >= 1; with
+    `labels=True`, `y` must hold +1/-1. The preamble of every function that takes data; entry
+    points that integrate a flow use `validate_data`, which adds the model's and the scale's
+    checks."""
     X = as_float_array(X, "X", ndim=2)
     y = as_float_array(y, "y", ndim=1)
     check_data_shapes(X, y)
+    if labels:
+        check_labels(y)
+    return X, y
+
+
+def as_initialisation(w0, d: int, name: str = "w0") -> jax.Array:
+    """An initial parameter vector `w0` of shape (d,), finite float64; `None` means zeros."""
+    if w0 is None:
+        return jnp.zeros(d, dtype=jnp.float64)
+    w0 = as_float_array(w0, name, ndim=1)
+    if w0.shape[0] != d:
+        raise ValueError(
+            f"`{name}` has {w0.shape[0]} entries but `X` has {d} columns; they must match (one "
+            f"initial weight per feature). Fix: pass {name} of shape ({d},)."
+        )
+    return w0
+
+
+def validate_data(X, y, *, model=None, loss=None) -> tuple[jax.Array, jax.Array]:
+    """The data preamble of every entry point that integrates a flow: `X` (n, d) and `y` (n,)
+    as finite float64 arrays with matching n; labels +1/-1 for a classification `loss`;
+    `model.check_data`; a scale float64 can integrate."""
+    X, y = as_data(X, y)
     if model is not None:
         model.check_data(X)
     check_data_scale(X)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._validation import as_float_array, check_data_shapes, check_labels
+from ._validation import as_data, as_float_array
 
 
 def _vector(x, name: str) -> Array:
@@ -114,10 +114,7 @@ def angle(w: Float[Array, "*batch d"], w_ref: Float[Array, "*batch d"]) -> Float
 
 
 def _data(X, y, d: int) -> tuple[Array, Array]:
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    check_data_shapes(X, y)
-    check_labels(y, "y")
+    X, y = as_data(X, y, labels=True)
     if X.shape[1] != d:
         raise ValueError(
             f"`w` has {d} coordinates (last axis) but `X` has {X.shape[1]} columns; they must "

@@ -35,7 +35,7 @@ from __future__ import annotations
 import equinox as eqx
 import numpy as np
 
-from ._validation import as_float_array
+from ._validation import as_data, as_float_array
 from .solution import FlowSolution
 
 
@@ -145,13 +145,7 @@ def early_stopping(sol: FlowSolution, X_test, y_test, *, label: str | None = Non
 
 
 def _path_inputs(X, y, X_test, y_test, lambdas):
-    X = np.asarray(as_float_array(X, "X", ndim=2))
-    y = np.asarray(as_float_array(y, "y", ndim=1))
-    if X.shape[0] != y.shape[0] or X.shape[0] == 0:
-        raise ValueError(
-            f"`X` has {X.shape[0]} rows but `y` has {y.shape[0]} entries; they must match and "
-            "be at least one. Fix: pass one target per row of X."
-        )
+    X, y = (np.asarray(a) for a in as_data(X, y))
     lam = np.asarray(as_float_array(lambdas, "lambdas", ndim=1))
     if lam.size == 0 or not np.all(lam > 0):
         raise ValueError(

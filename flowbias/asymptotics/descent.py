@@ -32,7 +32,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from .._validation import as_float_array, check_data_shapes, check_labels
+from .._validation import (
+    as_data,
+    as_initialisation,
+)
 from ..losses import AbstractClassificationLoss
 from ..models import LinearModel
 
@@ -116,21 +119,13 @@ def gradient_descent(
     print(path.w.shape)  # (85, 2): 84 distinct log-spaced steps, and k = 0
     ```
     """
+    X, y = as_data(X, y, labels=True)
     w0 = model_or_w0.w0 if isinstance(model_or_w0, LinearModel) else model_or_w0
-    w0 = as_float_array(w0, "model_or_w0", ndim=1)
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    check_data_shapes(X, y)
-    check_labels(y, "y")
+    w0 = as_initialisation(w0, X.shape[1], "model_or_w0")
     if not isinstance(loss, AbstractClassificationLoss):
         raise TypeError(
             f"`loss` must be a classification loss (fb.ExponentialLoss(), fb.LogisticLoss()); "
             f"got {type(loss).__name__}."
-        )
-    if w0.shape[0] != X.shape[1]:
-        raise ValueError(
-            f"`model_or_w0` has {w0.shape[0]} coordinates but `X` has {X.shape[1]} columns. "
-            "Fix: pass w0 of shape (d,)."
         )
     if not (isinstance(eta, int | float) and eta > 0 and math.isfinite(eta)):
         raise ValueError(f"`eta` must be a positive finite float; got {eta!r}.")

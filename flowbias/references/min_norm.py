@@ -16,23 +16,12 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, check_data_shapes, is_concrete
+from .._validation import as_data, as_initialisation, is_concrete
 
 
 def _validate(X, y, w0):
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    check_data_shapes(X, y)
-    if w0 is None:
-        w0 = jnp.zeros(X.shape[1], dtype=jnp.float64)
-    else:
-        w0 = as_float_array(w0, "w0", ndim=1)
-        if w0.shape[0] != X.shape[1]:
-            raise ValueError(
-                f"`w0` has {w0.shape[0]} entries but `X` has {X.shape[1]} columns; they must "
-                "match (one initial weight per feature). Fix: pass w0 of shape (d,)."
-            )
-    return X, y, w0
+    X, y = as_data(X, y)
+    return X, y, as_initialisation(w0, X.shape[1])
 
 
 def _pinv_step(X, r, rcond):

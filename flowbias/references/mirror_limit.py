@@ -21,7 +21,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_float_array, check_data_shapes
+from .._validation import as_data
 from ..models import AbstractMirrorModel, DiagonalNetwork
 from ..symbolic import check_tied_reachable
 
@@ -108,9 +108,7 @@ def mirror_limit(
         raise TypeError(
             f"`model` must be a mirror model (e.g. fb.DiagonalNetwork); got {type(model).__name__}."
         )
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
-    check_data_shapes(X, y)
+    X, y = as_data(X, y)
     model.check_data(X)
     if np.linalg.matrix_rank(np.asarray(X)) < X.shape[0]:
         raise ValueError(

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_float_array, check_data_shapes
+from .._validation import as_data, as_float_array
 from .min_norm import min_norm_interpolator
 
 
@@ -22,9 +22,7 @@ def min_l1_interpolator(
         Woodworth et al., *Kernel and Rich Regimes in Overparametrized Models*, COLT 2020,
         Theorem 2: $Q_\alpha(w)/\log(1/\alpha^2) \to \|w\|_1$ as $\alpha \to 0$.
     """
-    X = np.asarray(as_float_array(X, "X", ndim=2))
-    y = np.asarray(as_float_array(y, "y", ndim=1))
-    check_data_shapes(X, y)
+    X, y = (np.asarray(a) for a in as_data(X, y))
     import cvxpy as cp  # imported on use: 1.4 s of `import flowbias` otherwise
 
     w = cp.Variable(X.shape[1], nonneg=nonnegative)

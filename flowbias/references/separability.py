@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, check_data_shapes, check_labels, is_concrete
+from .._validation import as_data, is_concrete
 
 
 _FIX = (
@@ -69,16 +69,13 @@ class SeparabilityReport(eqx.Module):
 
 def _signed_data(X, y, fn: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Validate `X`, `y` for a classification reference solver; return numpy float64 X, y, Z."""
-    X = as_float_array(X, "X", ndim=2)
-    y = as_float_array(y, "y", ndim=1)
     if not (is_concrete(X) and is_concrete(y)):
         raise TypeError(
             f"`{fn}` is a reference solver (it calls an external convex solver) and cannot run "
             "under `jax.jit` / `jax.vmap`. Fix: call it outside the transformation, on "
             "concrete arrays."
         )
-    check_data_shapes(X, y)
-    check_labels(y, "y")
+    X, y = as_data(X, y, labels=True)
     Xn = np.asarray(X, dtype=np.float64)
     yn = np.asarray(y, dtype=np.float64)
     return Xn, yn, yn[:, None] * Xn

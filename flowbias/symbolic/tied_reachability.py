@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from .._validation import as_float_array, check_data_shapes
+from .._validation import as_data
 
 
 __all__ = ["TiedReachability", "check_tied_reachable"]
@@ -42,9 +42,7 @@ def check_tied_reachable(X, y, *, tol: float = 1e-9) -> TiedReachability:
     """Whether the tied model can reach an interpolator of (X, y); see the module docstring."""
     from scipy.optimize import linprog  # imported on use: ~1 s of `import flowbias` otherwise
 
-    X = np.asarray(as_float_array(X, "X", ndim=2))
-    y = np.asarray(as_float_array(y, "y", ndim=1))
-    check_data_shapes(X, y)
+    X, y = (np.asarray(a) for a in as_data(X, y))
     n, d = X.shape
     c = np.zeros(d + 1)
     c[-1] = -1.0  # maximise s
