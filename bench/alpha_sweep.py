@@ -80,11 +80,8 @@ def sweep_traces() -> int | None:
 
 
 def make_problem(n: int, d: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    w_star = np.zeros(d)
-    w_star[rng.choice(d, 5, replace=False)] = rng.normal(size=5)
-    return X, X @ w_star
+    X, y, _ = fb.problems.sparse_regression(n, d, 5, seed)
+    return X, y
 
 
 def _timed(fn):

@@ -72,13 +72,9 @@ STOP_RATIO = 1e-20  # flowsolve's default convergence stop for regression losses
 
 
 def make_problem(d: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
     n = d // 20
-    k = max(1, n // 5)
-    X = rng.normal(size=(n, d))
-    w_star = np.zeros(d)
-    w_star[rng.choice(d, k, replace=False)] = rng.normal(size=k)
-    return X, X @ w_star
+    X, y, _ = fb.problems.sparse_regression(n, d, max(1, n // 5), seed)
+    return X, y
 
 
 def rel_error(w, w_ref) -> float | None:

@@ -42,11 +42,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(args.n, args.d))
-    w_star = np.zeros(args.d)
-    w_star[rng.choice(args.d, 5, replace=False)] = rng.normal(size=5)
-    y = X @ w_star
+    X, y, _ = fb.problems.sparse_regression(args.n, args.d, 5, 0)
     model = fb.DiagonalNetwork.uniform(args.alpha, args.d)
     t0 = time.perf_counter()
     w_ref = np.asarray(fb.mirror_limit(model, X, y))

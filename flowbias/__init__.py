@@ -9,7 +9,12 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)
 
-from . import asymptotics as asymptotics, plotting as plotting, symbolic as symbolic  # noqa: E402
+from . import (  # noqa: E402
+    asymptotics as asymptotics,
+    plotting as plotting,
+    problems as problems,
+    symbolic as symbolic,
+)
 from .asymptotics import (  # noqa: E402
     AsymptoticDiagnostics as AsymptoticDiagnostics,
     DescentPath as DescentPath,

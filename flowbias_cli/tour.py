@@ -30,11 +30,10 @@ def _l1(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
     import flowbias as fb
-    from flowbias import plotting
+    from flowbias import plotting, problems
 
     n, d = (10, 40) if quick else (20, 100)
-    rng = np.random.default_rng(0)
-    X, y, w0 = rng.normal(size=(n, d)), rng.normal(size=n), rng.normal(size=d)
+    X, y, w0 = problems.gaussian_regression(n, d, 0)
     model = fb.LinearModel(w0)
     sol = fb.flowsolve(model, fb.SquareLoss(), X, y)
     limit = fb.predicted_limit(model, fb.SquareLoss(), X, y)
@@ -65,12 +64,10 @@ def _l2(loss_name: str, t1: float) -> Callable[[Path, bool], list[Check]]:
         import matplotlib.pyplot as plt
 
         import flowbias as fb
-        from flowbias import plotting
+        from flowbias import plotting, problems
 
         n, d = (20, 5) if quick else (38, 10)
-        rng = np.random.default_rng(1)
-        X = rng.normal(size=(n, d))
-        y = np.sign(X @ rng.normal(size=d))
+        X, y = problems.gaussian_separable(n, d, 1)
         loss = fb.ExponentialLoss() if loss_name == "exp" else fb.LogisticLoss()
         model = fb.LinearModel(np.zeros(d))
         limit = fb.predicted_limit(model, loss, X, y)

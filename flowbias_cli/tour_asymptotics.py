@@ -10,9 +10,9 @@ from ._tour_base import Check, Entry, save_figure
 
 
 def _separable(n: int, d: int, seed: int):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    return X, np.sign(X @ rng.normal(size=d))
+    from flowbias import problems
+
+    return problems.gaussian_separable(n, d, seed)
 
 
 def _l3_offsets(out: Path, quick: bool) -> list[Check]:

@@ -10,11 +10,9 @@ from ._tour_base import Check, Entry, save_figure
 
 
 def _sparse_problem(n: int, d: int, k: int, seed: int):
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    w_star = np.zeros(d)
-    w_star[rng.choice(d, k, replace=False)] = rng.normal(size=k)
-    return X, X @ w_star, w_star
+    from flowbias import problems
+
+    return problems.sparse_regression(n, d, k, seed)
 
 
 def _rel(a, b) -> float:

@@ -17,15 +17,12 @@ def _m1_commuting(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
     import flowbias as fb
-    from flowbias import plotting
+    from flowbias import plotting, problems
 
     # Diagonal (commuting) measurements of a sparse non-negative diagonal target.
-    rng = np.random.default_rng(1)
     d, n = 4, 2
-    a = rng.normal(size=(n, d))
-    w = np.zeros(d)
-    w[rng.choice(d, n, replace=False)] = rng.uniform(0.5, 1.5, size=n)
-    X, y = fb.MatrixSensing(np.stack([np.diag(r) for r in a])), a @ w
+    A, y, _ = problems.commuting_sensing(d, n, 1)
+    X = fb.MatrixSensing(A)
     alphas = np.array([0.5, 0.2, 0.1, 1e-2])
     errors, limit = [], None
     for alpha in alphas:
@@ -72,9 +69,10 @@ def _m1_razin_cohen(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
     import flowbias as fb
+    from flowbias import problems
 
-    X = fb.MatrixCompletion(rows=[0, 1, 1], cols=[1, 0, 1], shape=(2, 2))
-    y = np.array([1.0, 1.0, 0.0])
+    rows, cols, y = problems.razin_cohen()
+    X = fb.MatrixCompletion(rows, cols, (2, 2))
     t1 = 1e5 if quick else 1e6
     ts = np.geomspace(1.0, t1, 50)
     model = fb.MatrixFactorization.balanced(0.1, (2, 2), depth=3)
@@ -137,15 +135,12 @@ def _m1_depth(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
     import flowbias as fb
-    from flowbias import plotting
+    from flowbias import plotting, problems
 
     # Arora, Cohen, Hu, Luo (2019) at small size: a rank-1 10 x 10 target, 35 entries.
-    rng = np.random.default_rng(0)
     d, r, m = 10, 1, 35
-    W_star = rng.normal(size=(d, r)) @ rng.normal(size=(d, r)).T / np.sqrt(r)
-    W_star *= d / np.linalg.norm(W_star)
-    idx = rng.choice(d * d, m, replace=False)
-    X, y = fb.MatrixCompletion(idx // d, idx % d, (d, d)), W_star.reshape(-1)[idx]
+    rows, cols, y, W_star = problems.low_rank_completion(d, r, m, 0)
+    X = fb.MatrixCompletion(rows, cols, (d, d))
     reference = fb.min_nuclear_norm(X, y).W
     nuclear = _rel(reference, W_star)
     alphas = np.array([1e-3]) if quick else np.array([1e-2, 1e-3])

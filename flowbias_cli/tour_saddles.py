@@ -10,21 +10,14 @@ import numpy as np
 from ._tour_base import Check, Entry, save_figure
 
 
-def _switch_off_data():
-    # Small integer data whose staircase switches a coordinate off and on again (its first two
-    # jumps, 1/6 and 9/40, derived by hand in tests/helpers.py).
-    X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
-    return X, np.array([3, -2, 3], dtype=float)
-
-
 def _d6_saddles(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
     import flowbias as fb
-    from flowbias import plotting
+    from flowbias import plotting, problems
     from flowbias.saddles import compare_staircase, fit_inverse_log_rate, plateau_midpoints
 
-    X, y = _switch_off_data()
+    X, y = problems.saddle_switch_off()
     stc = fb.saddle_to_saddle(X, y, exact=True)
     T1 = 1.5 * float(stc.times[-1])
     ts = np.unique(np.concatenate([np.linspace(0, T1, 500), plateau_midpoints(stc)]))

@@ -1,7 +1,8 @@
 """A catalogue of test problems, each with a reference computed independently of flowbias.
 
-References here use plain NumPy linear algebra or cvxpy written out directly, never the
-flowbias functions under test.
+The data come from `flowbias.problems` (seeded NumPy draws, shared with the tour and the
+benchmarks); the references here use plain NumPy linear algebra or cvxpy written out directly,
+never the flowbias functions under test.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import dataclasses
 
 import cvxpy as cp
 import numpy as np
+
+from flowbias import problems
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,26 +51,15 @@ class ClassificationProblem:
 
 
 def random_regression(n: int, d: int, seed: int, *, w0_scale: float = 1.0) -> RegressionProblem:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    return RegressionProblem(
-        f"gaussian-{n}x{d}-{seed}", X, rng.normal(size=n), w0_scale * rng.normal(size=d)
-    )
+    X, y, w0 = problems.gaussian_regression(n, d, seed, w0_scale=w0_scale)
+    return RegressionProblem(f"gaussian-{n}x{d}-{seed}", X, y, w0)
 
 
 def random_separable(n: int, d: int, seed: int, *, gap: float = 0.0) -> ClassificationProblem:
-    """Gaussian points labelled by a random hyperplane through the origin (optionally with the
-    points closer than `gap` to it removed and redrawn)."""
-    rng = np.random.default_rng(seed)
-    w_star = rng.normal(size=d)
-    w_star /= np.linalg.norm(w_star)
-    rows = []
-    while len(rows) < n:
-        x = rng.normal(size=d)
-        if abs(x @ w_star) > gap:
-            rows.append(x)
-    X = np.array(rows)
-    return ClassificationProblem(f"separable-{n}x{d}-{seed}", X, np.sign(X @ w_star))
+    """`problems.gaussian_separable`: Gaussian points labelled by a random hyperplane through
+    the origin (points closer than `gap` to it redrawn)."""
+    X, y = problems.gaussian_separable(n, d, seed, gap=gap)
+    return ClassificationProblem(f"separable-{n}x{d}-{seed}", X, y)
 
 
 REGRESSION = [
@@ -83,11 +75,8 @@ CLASSIFICATION = [
 
 def sparse_regression(n: int, d: int, k: int, seed: int) -> RegressionProblem:
     """Gaussian X, a k-sparse ground truth w*, y = X w*; w0 is unused (zeros)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    w_star = np.zeros(d)
-    w_star[rng.choice(d, k, replace=False)] = rng.normal(size=k)
-    return RegressionProblem(f"sparse-{n}x{d}-k{k}-{seed}", X, X @ w_star, np.zeros(d))
+    X, y, _ = problems.sparse_regression(n, d, k, seed)
+    return RegressionProblem(f"sparse-{n}x{d}-k{k}-{seed}", X, y, np.zeros(d))
 
 
 def diagonal_link_numpy(xi, u0, v0, depth: int, tied: bool = False):
@@ -210,13 +199,8 @@ def razin_cohen() -> MatrixProblem:
     """Razin & Cohen (2020): w12 = w21 = 1, w22 = 0 observed. Every completion [[x, 1], [1, 0]]
     has det -1 and eigenvalues x/2 +- sqrt(x^2/4 + 1), so its nuclear norm is sqrt(x^2 + 4):
     the minimum nuclear norm completion is x = 0, with norm 2 (closed form)."""
-    return MatrixProblem(
-        "razin-cohen",
-        (2, 2),
-        np.array([1.0, 1.0, 0.0]),
-        rows=np.array([0, 1, 1]),
-        cols=np.array([1, 0, 1]),
-    )
+    rows, cols, y = problems.razin_cohen()
+    return MatrixProblem("razin-cohen", (2, 2), y, rows=rows, cols=cols)
 
 
 RAZIN_COHEN_MIN_NUCLEAR = np.array([[0.0, 1.0], [1.0, 0.0]])
@@ -226,17 +210,8 @@ def commuting_sensing(d: int, n: int, seed: int) -> MatrixProblem:
     """Diagonal (hence commuting) measurements A_k = diag(a_k) of a non-negative sparse diagonal
     target: on PSD matrices <A_k, W> sees only diag(W), and tr W = sum diag(W), so the minimum
     trace PSD fit is diag of the non-negative min-l1 fit of a w = y (`min_l1_nonneg_lp`)."""
-    rng = np.random.default_rng(seed)
-    a = rng.normal(size=(n, d))
-    w = np.zeros(d)
-    w[rng.choice(d, n, replace=False)] = rng.uniform(0.5, 1.5, size=n)
-    return MatrixProblem(
-        f"commuting-{d}-{n}-{seed}",
-        (d, d),
-        a @ w,
-        A=np.stack([np.diag(r) for r in a]),
-        W_star=np.diag(w),
-    )
+    A, y, W_star = problems.commuting_sensing(d, n, seed)
+    return MatrixProblem(f"commuting-{d}-{n}-{seed}", (d, d), y, A=A, W_star=W_star)
 
 
 def min_l1_nonneg_lp(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -301,18 +276,9 @@ def low_rank_completion(d: int, r: int, m: int, seed: int) -> MatrixProblem:
     """Arora et al. (2019)'s construction at small size: W* = U V^T / sqrt(r) with Gaussian
     U, V (d x r), scaled to Frobenius norm d (entries of order one), and m entries observed
     uniformly at random without repetition."""
-    rng = np.random.default_rng(seed)
-    U, V = rng.normal(size=(d, r)), rng.normal(size=(d, r))
-    W = U @ V.T / np.sqrt(r)
-    W *= d / np.linalg.norm(W)
-    idx = rng.choice(d * d, m, replace=False)
+    rows, cols, y, W = problems.low_rank_completion(d, r, m, seed)
     return MatrixProblem(
-        f"completion-{d}-r{r}-m{m}-{seed}",
-        (d, d),
-        W.reshape(-1)[idx],
-        rows=idx // d,
-        cols=idx % d,
-        W_star=W,
+        f"completion-{d}-r{r}-m{m}-{seed}", (d, d), y, rows=rows, cols=cols, W_star=W
     )
 
 
@@ -328,9 +294,7 @@ def saddle_switch_off():
     s(1/6) = b/3 = (5/9, -7/9, -1/3, 1): coordinate 1 reaches -1 first, after (2/9) / (80/21)
     = 7/120 (coordinate 0 would need 28/237, coordinate 2 2/15), so tau_2 = 1/6 + 7/120 = 9/40.
     """
-    X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
-    y = np.array([3, -2, 3], dtype=float)
-    return X, y
+    return problems.saddle_switch_off()
 
 
 def verify_staircase_sympy(X, y, times, saddles):

@@ -1,0 +1,137 @@
+r"""Seeded synthetic problems: the one catalogue of data shared by the tests, the tour and the
+benchmarks.
+
+Each function returns plain NumPy arrays (no flowbias objects, no references): the predicted
+limits are computed elsewhere, by flowbias in the tour and independently of it in the tests
+(`tests/helpers.py` wraps these data with references written out in NumPy and cvxpy). A seed
+fixes every draw, so a problem is named by its arguments, e.g. `sparse_regression(50, 200, 5, 0)`.
+
+```python
+from flowbias import problems
+
+X, y, w_star = problems.sparse_regression(10, 40, 3, seed=0)
+print(X.shape, int((w_star != 0).sum()))  # (10, 40) 3
+```
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+__all__ = [
+    "commuting_sensing",
+    "gaussian_regression",
+    "gaussian_separable",
+    "low_rank_completion",
+    "razin_cohen",
+    "saddle_switch_off",
+    "sparse_regression",
+]
+
+
+def gaussian_regression(
+    n: int, d: int, seed: int, *, w0_scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Regression with i.i.d. standard Gaussian $X$ `(n, d)`, targets $y$ `(n,)` and an
+    initialisation $w_0 = $ `w0_scale` $\cdot\,\mathcal N(0, I_d)$.
+
+    **Returns:** `(X, y, w0)`. For $n \le d$ the system $Xw = y$ is solvable almost surely.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    y = rng.normal(size=n)
+    return X, y, w0_scale * rng.normal(size=d)
+
+
+def gaussian_separable(
+    n: int, d: int, seed: int, *, gap: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gaussian points labelled by a random unit hyperplane $w_\star$ through the origin,
+    $y_i = \operatorname{sign}(\langle w_\star, x_i\rangle)$; points with
+    $|\langle w_\star, x\rangle| \le$ `gap` are redrawn, so the data are separable with
+    margin at least `gap` (linearly separable through the origin in any case).
+
+    **Returns:** `(X, y)`, labels $\pm 1$.
+    """
+    rng = np.random.default_rng(seed)
+    w_star = rng.normal(size=d)
+    w_star /= np.linalg.norm(w_star)
+    rows = []
+    while len(rows) < n:
+        x = rng.normal(size=d)
+        if abs(x @ w_star) > gap:
+            rows.append(x)
+    X = np.array(rows)
+    return X, np.sign(X @ w_star)
+
+
+def sparse_regression(
+    n: int, d: int, k: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Compressed sensing: Gaussian $X$ `(n, d)`, a ground truth $w_\star$ with `k` non-zero
+    Gaussian entries at random positions, and noiseless targets $y = X w_\star$.
+
+    **Returns:** `(X, y, w_star)`.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_star = np.zeros(d)
+    w_star[rng.choice(d, k, replace=False)] = rng.normal(size=k)
+    return X, X @ w_star, w_star
+
+
+def commuting_sensing(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Diagonal, hence commuting, measurements $A_k = \operatorname{diag}(a_k)$ with Gaussian
+    $a_k \in \mathbb R^d$ of a non-negative diagonal target $W_\star = \operatorname{diag}(w)$
+    with `n` entries drawn uniformly from $[0.5, 1.5]$ (the setting in which Gunasekar et al.
+    (2017) prove the minimum-nuclear-norm limit).
+
+    **Returns:** `(A, y, W_star)` with `A` of shape `(n, d, d)` and $y_k = \langle A_k,
+    W_\star\rangle$.
+    """
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, d))
+    w = np.zeros(d)
+    w[rng.choice(d, n, replace=False)] = rng.uniform(0.5, 1.5, size=n)
+    return np.stack([np.diag(r) for r in a]), a @ w, np.diag(w)
+
+
+def low_rank_completion(
+    d: int, r: int, m: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Matrix completion as in Arora, Cohen, Hu, Luo (2019), at any size: $W_\star = UV^\top$
+    with Gaussian $U, V$ `(d, r)`, scaled to Frobenius norm $d$ (entries of order one), and `m`
+    of its $d^2$ entries observed uniformly at random without repetition.
+
+    **Returns:** `(rows, cols, y, W_star)`: the observed positions, their values and the
+    target.
+    """
+    rng = np.random.default_rng(seed)
+    U, V = rng.normal(size=(d, r)), rng.normal(size=(d, r))
+    W = U @ V.T / np.sqrt(r)
+    W *= d / np.linalg.norm(W)
+    idx = rng.choice(d * d, m, replace=False)
+    return idx // d, idx % d, W.reshape(-1)[idx], W
+
+
+def razin_cohen() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The $2\times 2$ completion of Razin and Cohen (2020): $w_{12} = w_{21} = 1$ and
+    $w_{22} = 0$ observed, $w_{11}$ free. Every completion has determinant $-1$ and nuclear
+    norm $\sqrt{w_{11}^2 + 4}$, so the minimum-nuclear-norm completion has $w_{11} = 0$; the
+    factorised flow from a small initialisation sends $|w_{11}| \to \infty$ instead.
+
+    **Returns:** `(rows, cols, y)`.
+    """
+    return np.array([0, 1, 1]), np.array([1, 0, 1]), np.array([1.0, 1.0, 0.0])
+
+
+def saddle_switch_off() -> tuple[np.ndarray, np.ndarray]:
+    r"""$3 \times 4$ integer data whose $\alpha \to 0$ saddle-to-saddle staircase (depth-2
+    diagonal network, square loss) switches coordinate 1 off at its third jump; its first jumps
+    are at rescaled times $\tau = 1/6$ and $9/40$ (derived by hand in the tests' catalogue).
+
+    **Returns:** `(X, y)`.
+    """
+    X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
+    return X, np.array([3, -2, 3], dtype=float)
