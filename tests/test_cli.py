@@ -246,3 +246,54 @@ def test_summary_by_default_and_json_on_request(tmp_path, capsys):
     assert f"{res['num_steps']} in" in captured.out and "result     success" in captured.out
     assert captured.err.strip() == f"result written to {out}"
     assert res["wall_s"] > 0
+
+
+def _stderr_through_terminal(argv: list[str], cwd) -> tuple[int, str]:
+    """Run the console entry point in a fresh interpreter with stderr on a pseudo-terminal (as
+    in a shell), stdout captured; return the exit status and what the terminal showed."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    master, slave = pty.openpty()
+    # A terminal 100 columns wide (a new pty has width 0, on which tqdm draws nothing).
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    chunks: list[bytes] = []
+
+    def drain():
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # the child closed its end
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.run(
+        [sys.executable, "-m", "flowbias_cli.main", *argv],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        cwd=cwd,
+    )
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    return proc.returncode, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_meter_on_a_terminal_and_quiet_silences_it(tmp_path):
+    # A separable solve to t = 1e100 takes thousands of steps: the terminal shows diffrax's tqdm
+    # meter (a percentage bar over the integration interval); --quiet shows nothing.
+    p = CLASSIFICATION[0]
+    data = _npz(tmp_path, X=p.X, y=p.y)
+    argv = ["solve", data, "--loss", "exp", "--t1", "1e100"]
+    rc, shown = _stderr_through_terminal(argv, tmp_path)
+    assert rc == 0, shown
+    assert "100.00%" in shown and "|" in shown, shown
+    rc, shown = _stderr_through_terminal([*argv, "--quiet"], tmp_path)
+    assert rc == 0 and "%" not in shown, shown
