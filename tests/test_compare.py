@@ -122,3 +122,23 @@ def test_normalized_margin_and_gap():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_measures_compile_once_per_shape():
+    """`agreement` and the measures behind it run one compiled kernel: new values of the same
+    shape reuse it (no compilation per call), a new shape compiles once more."""
+    from flowbias.compare import _angle_kernel, _one_minus_cos_kernel, _relative_error_kernel
+
+    kernels = (_relative_error_kernel, _one_minus_cos_kernel, _angle_kernel)
+    # A shape (7, 13) that no other test uses, so the first call is this test's own.
+    rng = np.random.default_rng(0)
+    w, w_ref = rng.standard_normal((7, 13)), rng.standard_normal(13)
+    for f in (relative_error, one_minus_cos, angle):
+        f(w, w_ref)
+    sizes = [k._cache_size() for k in kernels]
+    for f in (relative_error, one_minus_cos, angle):
+        f(2.0 * w + 1.0, w_ref - 3.0)
+    assert [k._cache_size() for k in kernels] == sizes
+    for f in (relative_error, one_minus_cos, angle):
+        f(w[:3], w_ref)
+    assert [k._cache_size() for k in kernels] == [s + 1 for s in sizes]
