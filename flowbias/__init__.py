@@ -31,6 +31,7 @@ from .compare import (  # noqa: E402
     one_minus_cos as one_minus_cos,
     relative_error as relative_error,
 )
+from .compilation_cache import enable_compilation_cache as enable_compilation_cache  # noqa: E402
 from .data import (  # noqa: E402
     AbstractMeasurements as AbstractMeasurements,
     MatrixCompletion as MatrixCompletion,
