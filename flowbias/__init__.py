@@ -56,6 +56,7 @@ from .flows import (  # noqa: E402
 from .limits import (  # noqa: E402
     Comparison as Comparison,
     DirectionLimit as DirectionLimit,
+    KKTLimit as KKTLimit,
     LimitError as LimitError,
     PointLimit as PointLimit,
     PredictedLimit as PredictedLimit,
@@ -70,17 +71,26 @@ from .losses import (  # noqa: E402
     LogisticLoss as LogisticLoss,
     SquareLoss as SquareLoss,
 )
+from .margins import MarginPath as MarginPath, margin_path as margin_path  # noqa: E402
 from .models import (  # noqa: E402
+    AbstractActivation as AbstractActivation,
+    AbstractHomogeneousModel as AbstractHomogeneousModel,
     AbstractLinearModel as AbstractLinearModel,
     AbstractMatrixModel as AbstractMatrixModel,
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
+    DeepLinearNetwork as DeepLinearNetwork,
     DiagonalNetwork as DiagonalNetwork,
+    LeakyReLU as LeakyReLU,
     LinearModel as LinearModel,
     MatrixFactorization as MatrixFactorization,
+    PowerReLU as PowerReLU,
+    ReLU as ReLU,
     RescaledDiagonalNetwork as RescaledDiagonalNetwork,
+    TwoLayerNetwork as TwoLayerNetwork,
 )
 from .references import (  # noqa: E402
+    KKTCertificate as KKTCertificate,
     NonSeparableError as NonSeparableError,
     NuclearNormSolution as NuclearNormSolution,
     SeparabilityReport as SeparabilityReport,
@@ -88,6 +98,7 @@ from .references import (  # noqa: E402
     check_separable as check_separable,
     hard_margin_svm as hard_margin_svm,
     least_squares_limit as least_squares_limit,
+    max_margin_kkt as max_margin_kkt,
     min_l1_interpolator as min_l1_interpolator,
     min_l2_interpolator as min_l2_interpolator,
     min_norm_interpolator as min_norm_interpolator,

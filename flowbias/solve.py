@@ -29,7 +29,7 @@ from .flows import (
     NormalisedGradientFlow,
 )
 from .losses import AbstractLoss, SquareLoss
-from .models import AbstractModel, LinearModel
+from .models import AbstractModel, LinearModel, TwoLayerNetwork
 from .references import check_separable
 from .results import RESULTS, FlowSolveError, first_failure, from_diffrax
 from .solution import FlowProblem, FlowSolution
@@ -608,6 +608,36 @@ def _non_separable_hint(sol: FlowSolution, result: RESULTS) -> str:
     )
 
 
+def _kink_hint(sol: FlowSolution, result: RESULTS) -> str:
+    """Why a two-layer network with a kinked activation ran out of steps, when it sits on a
+    kink at the end."""
+    p = sol.problem
+    if not (result == RESULTS.max_steps_reached and isinstance(p.model, TwoLayerNetwork)):
+        return ""
+    if np.ndim(sol.log_ts) != 1:
+        return ""
+    last = jax.tree.map(lambda a: a[-1], sol.params)
+    dead = np.flatnonzero(np.asarray(p.model.dead_points(last, p.X)))
+    if dead.size:
+        return (
+            f" Here no neuron is active on data point(s) {dead[:5].tolist()} (every "
+            "pre-activation at most 1e-6 of its scale): their outputs and gradients are zero, "
+            "so the loss cannot fall below their share and log time stalls; more steps will "
+            "not help. Fix: a wider network, another seed, or fb.LeakyReLU."
+        )
+    if p.model.activation.differentiable:
+        return ""
+    gap = float(p.model.kink_distance(last, p.X))
+    if not gap < 1e-6:
+        return ""
+    return (
+        f" Here a neuron's pre-activation sits at the activation's kink (relative distance "
+        f"{gap:.1g} at the end): the flow slides along the kink, where the vector field is "
+        "discontinuous, and an adaptive solver stalls there; more steps will not help. Fix: use "
+        "a differentiable activation, fb.PowerReLU(2), or another initialisation."
+    )
+
+
 def raise_if_failed(sol: FlowSolution) -> FlowSolution:
     """Raise [`FlowSolveError`][flowbias.FlowSolveError] with the result's message if a run
     failed; inside `jax.jit` the same message comes as an equinox runtime error."""
@@ -624,7 +654,7 @@ def raise_if_failed(sol: FlowSolution) -> FlowSolution:
             msg = RESULTS[bad]
             if bad == RESULTS.ill_conditioned:
                 msg += f" (estimated relative error {float(jnp.max(sol.error_estimate)):.2g})"
-            msg += _non_separable_hint(sol, bad)
+            msg += _non_separable_hint(sol, bad) + _kink_hint(sol, bad)
             raise FlowSolveError(f"flowsolve failed: {msg} (Or pass throw=False to keep the run.)")
         return sol
     # Attach the check to every output, so that it survives whichever the caller uses.

@@ -50,6 +50,18 @@ class ClassificationProblem:
         return np.asarray(w.value)
 
 
+def svm_primal_dual(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hard-margin SVM (w, a) by cvxpy: min ||w||^2 / 2 s.t. y_i x_i.w >= 1, and the
+    constraints' multipliers a >= 0, with w = sum_i a_i y_i x_i."""
+    Z = y[:, None] * X
+    w = cp.Variable(X.shape[1])
+    con = Z @ w >= 1
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), [con]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
+    return np.asarray(w.value), np.asarray(con.dual_value)
+
+
 def random_regression(n: int, d: int, seed: int, *, w0_scale: float = 1.0) -> RegressionProblem:
     X, y, w0 = problems.gaussian_regression(n, d, seed, w0_scale=w0_scale)
     return RegressionProblem(f"gaussian-{n}x{d}-{seed}", X, y, w0)

@@ -1,12 +1,18 @@
 """Predicted limits: the family of limit kinds and the theorems that produce them."""
 
-from . import diagonal as diagonal, linear as linear, matrix as matrix  # register theorems
+from . import (  # register theorems
+    diagonal as diagonal,
+    homogeneous as homogeneous,
+    linear as linear,
+    matrix as matrix,
+)
 from ._base import (
     DirectionLimit as DirectionLimit,
     LimitError as LimitError,
     PointLimit as PointLimit,
     PredictedLimit as PredictedLimit,
 )
+from .homogeneous import KKTLimit as KKTLimit
 from .theorems import (
     Comparison as Comparison,
     agreement as agreement,

@@ -55,6 +55,11 @@ class AbstractClassificationLoss(AbstractLoss):
     def log_neg_ell_prime(self, m: Float[Array, " n"]) -> Float[Array, " n"]:
         """log(-l'(m)) per sample, stable for all m."""
 
+    @abc.abstractmethod
+    def inverse_neg_log_ell(self, u: Float[Array, "..."]) -> Float[Array, "..."]:
+        """The margin m at which -log l(m) = u: the inverse of m -> -log l(m), stable for
+        large u (it maps the log of one over a summed loss back to a margin)."""
+
     def log_value(self, f, y):
         logs = self.log_ell(y * f)
         return _logsumexp(logs) - jnp.log(f.shape[0])

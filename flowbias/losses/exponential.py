@@ -24,3 +24,6 @@ class ExponentialLoss(AbstractClassificationLoss):
 
     def log_neg_ell_prime(self, m):
         return -m
+
+    def inverse_neg_log_ell(self, u):
+        return u

@@ -33,3 +33,10 @@ class LogisticLoss(AbstractClassificationLoss):
 
     def log_neg_ell_prime(self, m):
         return -jax.nn.softplus(m)
+
+    def inverse_neg_log_ell(self, u):
+        # log(1 + e^{-m}) = e^{-u}  <=>  m = -log(expm1(v)), v = e^{-u}; written as
+        # u - log(expm1(v) / v) so that it stays exact where v underflows (u > 745).
+        v = jnp.exp(-u)
+        safe = jnp.where(v > 0, v, 1.0)
+        return u - jnp.log(jnp.where(v > 0, jnp.expm1(safe) / safe, 1.0))

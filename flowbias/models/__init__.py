@@ -3,10 +3,19 @@ from ._base import (
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
 )
+from .activations import (
+    AbstractActivation as AbstractActivation,
+    LeakyReLU as LeakyReLU,
+    PowerReLU as PowerReLU,
+    ReLU as ReLU,
+)
+from .deep_linear import DeepLinearNetwork as DeepLinearNetwork
 from .diagonal import DiagonalNetwork as DiagonalNetwork
 from .factorized import (
     AbstractMatrixModel as AbstractMatrixModel,
     MatrixFactorization as MatrixFactorization,
 )
+from .homogeneous import AbstractHomogeneousModel as AbstractHomogeneousModel
 from .linear import LinearModel as LinearModel
 from .rescaled_diagonal import RescaledDiagonalNetwork as RescaledDiagonalNetwork
+from .two_layer import TwoLayerNetwork as TwoLayerNetwork

@@ -1,0 +1,101 @@
+r"""Positively homogeneous activations $\sigma(cz) = c^p\sigma(z)$ for $c > 0$, each with its
+degree $p$ declared."""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._validation import check_int
+
+
+class AbstractActivation(eqx.Module):
+    """A positively homogeneous activation of declared degree p: sigma(c z) = c^p sigma(z)."""
+
+    name: ClassVar[str]
+
+    @property
+    @abc.abstractmethod
+    def differentiable(self) -> bool:
+        """Whether sigma is continuously differentiable (else it has a kink at 0, along which
+        gradient flow can slide; see [`TwoLayerNetwork`][flowbias.TwoLayerNetwork])."""
+
+    @property
+    @abc.abstractmethod
+    def degree(self) -> int:
+        """The homogeneity degree p >= 1."""
+
+    @abc.abstractmethod
+    def __call__(self, z: Float[Array, "..."]) -> Float[Array, "..."]:
+        """sigma(z), entrywise."""
+
+
+class ReLU(AbstractActivation):
+    r"""$\sigma(z) = \max(z, 0)$, degree 1. Its derivative at the kink is taken as 0 (an element
+    of the Clarke subdifferential $[0, 1]$), as `jax.grad` of this form gives."""
+
+    name: ClassVar[str] = "relu"
+
+    @property
+    def differentiable(self) -> bool:
+        return False
+
+    @property
+    def degree(self) -> int:
+        return 1
+
+    def __call__(self, z):
+        return jnp.where(z > 0, z, 0.0)
+
+
+class LeakyReLU(AbstractActivation):
+    r"""$\sigma(z) = z$ for $z > 0$, $s z$ otherwise, with slope $0 \le s < 1$; degree 1. The
+    derivative at the kink is taken as $s$ (in the Clarke subdifferential $[s, 1]$)."""
+
+    name: ClassVar[str] = "leaky"
+    slope: float = eqx.field(static=True)
+
+    def __init__(self, slope: float = 0.1):
+        if isinstance(slope, bool) or not isinstance(slope, int | float) or not 0 <= slope < 1:
+            raise ValueError(
+                f"`slope` must be a number in [0, 1); got {slope!r}. Fix: e.g. slope=0.1 (a "
+                "slope of 1 makes the network linear, of more than 1 it is not a leaky ReLU)."
+            )
+        self.slope = float(slope)
+
+    @property
+    def differentiable(self) -> bool:
+        return False
+
+    @property
+    def degree(self) -> int:
+        return 1
+
+    def __call__(self, z):
+        return jnp.where(z > 0, z, self.slope * z)
+
+
+class PowerReLU(AbstractActivation):
+    r"""$\sigma(z) = \max(z, 0)^p$ for an integer $p \ge 1$ (degree $p$; differentiable for
+    $p \ge 2$)."""
+
+    name: ClassVar[str] = "relu^p"
+    power: int = eqx.field(static=True)
+
+    def __init__(self, power: int = 2):
+        self.power = check_int(power, "power", minimum=1, fix="e.g. power=2 for relu^2.")
+
+    @property
+    def differentiable(self) -> bool:
+        return self.power >= 2
+
+    @property
+    def degree(self) -> int:
+        return self.power
+
+    def __call__(self, z):
+        return jnp.where(z > 0, z, 0.0) ** self.power
