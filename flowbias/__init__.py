@@ -94,6 +94,7 @@ from .references import (  # noqa: E402
     NonSeparableError as NonSeparableError,
     NuclearNormSolution as NuclearNormSolution,
     SeparabilityReport as SeparabilityReport,
+    SeparableSplit as SeparableSplit,
     SVMSolution as SVMSolution,
     check_separable as check_separable,
     hard_margin_svm as hard_margin_svm,
@@ -105,6 +106,7 @@ from .references import (  # noqa: E402
     min_nuclear_norm as min_nuclear_norm,
     mirror_limit as mirror_limit,
     require_separable as require_separable,
+    separable_split as separable_split,
 )
 from .results import RESULTS as RESULTS, FlowSolveError as FlowSolveError  # noqa: E402
 from .saddles import (  # noqa: E402

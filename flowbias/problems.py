@@ -66,6 +66,34 @@ def gaussian_separable(
     return X, np.sign(X @ w_star)
 
 
+def partly_separable(
+    n_sep: int, n_rest: int, d: int, seed: int, *, k: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Data that are not separable through the origin, with a separable part: `n_rest` points
+    whose signed vectors $y_i x_i$ are Gaussian in the first `k` coordinates (and zero
+    elsewhere), so that they positively span that subspace $V$ and no direction fits them all;
+    and `n_sep` points with Gaussian coordinates in $V$ and, in the other $d - k$, signed
+    vectors on the positive side of a random hyperplane (separable there, with a margin of at
+    least 0.1). Labels are random signs.
+
+    **Returns:** `(X, y)`; the first `n_sep` rows are the separable part.
+    """
+    if not 0 < k < d:
+        raise ValueError(f"`k` must satisfy 0 < k < d; got k={k}, d={d}.")
+    rng = np.random.default_rng(seed)
+    w_star = rng.normal(size=d - k)
+    w_star /= np.linalg.norm(w_star)
+    sep = []
+    while len(sep) < n_sep:
+        z = rng.normal(size=d - k)
+        if z @ w_star > 0.1:
+            sep.append(np.concatenate([rng.normal(size=k), z]))
+    rest = np.hstack([rng.normal(size=(n_rest, k)), np.zeros((n_rest, d - k))])
+    Z = np.vstack([np.array(sep).reshape(n_sep, d), rest])
+    y = rng.choice([-1.0, 1.0], size=n_sep + n_rest)
+    return y[:, None] * Z, y
+
+
 def sparse_regression(
     n: int, d: int, k: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

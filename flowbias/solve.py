@@ -602,9 +602,12 @@ def _non_separable_hint(sol: FlowSolution, result: RESULTS) -> str:
         return ""
     return (
         " Here the cause is the data: they are not linearly separable through the origin "
-        "(fb.check_separable says why), so the loss has a finite minimiser, which log time "
-        "approaches only with ever smaller steps; more steps will not help. Fix: integrate "
-        "in linear time (`time=fb.LinearTime()`) to a finite t1."
+        "(fb.check_separable says why), so part of the flow settles at a finite minimiser, "
+        "which log time, its Jacobian growing like t, approaches only with ever smaller steps; "
+        "more steps will not help. Fix: integrate in linear time with an implicit solver "
+        "(`time=fb.LinearTime(), solver=fb.default_solver(stiff=True)`), which reaches "
+        "t1 = 1e100 in a few thousand steps; fb.separable_split predicts both parts of the "
+        "limit."
     )
 
 

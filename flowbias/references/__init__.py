@@ -7,6 +7,7 @@ from .min_norm import (
     min_norm_interpolator as min_norm_interpolator,
 )
 from .mirror_limit import MirrorLimitError as MirrorLimitError, mirror_limit as mirror_limit
+from .nonseparable import SeparableSplit as SeparableSplit, separable_split as separable_split
 from .nuclear_norm import (
     NuclearNormSolution as NuclearNormSolution,
     min_nuclear_norm as min_nuclear_norm,
