@@ -641,6 +641,14 @@ def _kink_hint(sol: FlowSolution, result: RESULTS) -> str:
     )
 
 
+def failure_hint(sol: FlowSolution, result: RESULTS | None = None) -> str:
+    """Why a run failed, where the problem itself says so (data that are not separable, a
+    network sliding along a kink or with a point no neuron sees), as sentences to append to
+    the result's message; empty when there is nothing to add."""
+    result = sol.result if result is None else result
+    return _non_separable_hint(sol, result) + _kink_hint(sol, result)
+
+
 def raise_if_failed(sol: FlowSolution) -> FlowSolution:
     """Raise [`FlowSolveError`][flowbias.FlowSolveError] with the result's message if a run
     failed; inside `jax.jit` the same message comes as an equinox runtime error."""
@@ -657,7 +665,7 @@ def raise_if_failed(sol: FlowSolution) -> FlowSolution:
             msg = RESULTS[bad]
             if bad == RESULTS.ill_conditioned:
                 msg += f" (estimated relative error {float(jnp.max(sol.error_estimate)):.2g})"
-            msg += _non_separable_hint(sol, bad) + _kink_hint(sol, bad)
+            msg += failure_hint(sol, bad)
             raise FlowSolveError(f"flowsolve failed: {msg} (Or pass throw=False to keep the run.)")
         return sol
     # Attach the check to every output, so that it survives whichever the caller uses.

@@ -17,9 +17,10 @@ import numpy as np
 
 from .io import UsageError, check_depth_and_alpha, check_output_path, load_npz, run_fields
 from .solve_factorized import INITS, check_factorized_arguments, factorized_result
+from .solve_homogeneous import HOMOGENEOUS, check_homogeneous_arguments, homogeneous_result
 
 
-MODELS = ("linear", "diagonal", "factorized")
+MODELS = ("linear", "diagonal", "factorized", *HOMOGENEOUS)
 LOSSES = ("square", "logistic", "exp")
 SOLVERS = ("auto", "explicit", "stiff")
 KNOWN_KEYS = {"linear": {"X", "y", "w0"}, "diagonal": {"X", "y", "u0", "v0"}}
@@ -37,7 +38,8 @@ def add_arguments(solve) -> None:
         choices=MODELS,
         default="linear",
         help="linear: f(x) = <w, x>; diagonal: w = u^D - v^D; factorized: "
-        "W = W_N ... W_1 seen through measurements (default: linear)",
+        "W = W_N ... W_1 seen through measurements; deep-linear: f(x) = W_L ... W_1 x; "
+        "two-layer: f(x) = sum_k a_k sigma(w_k . x) (default: linear)",
     )
     solve.add_argument(
         "--loss",
@@ -50,13 +52,15 @@ def add_arguments(solve) -> None:
         "--alpha",
         type=float,
         default=None,
-        help="initial scale: u(0) = v(0) (diagonal), factors' scale (factorized, default 1e-3)",
+        help="initial scale: u(0) = v(0) (diagonal), factors' scale (factorized, default "
+        "1e-3), std of the Gaussian weights (deep-linear, two-layer; default 0.5)",
     )
     diag.add_argument(
         "--depth",
         type=int,
         default=None,
-        help="depth: D >= 2 (diagonal), N >= 1 factors (factorized); default 2",
+        help="depth: D >= 2 (diagonal), N >= 1 factors (factorized), L >= 1 layers "
+        "(deep-linear); default 2",
     )
     diag.add_argument(
         "--tied", action="store_true", default=None, help="the non-negative model w = u^D"
@@ -81,7 +85,25 @@ def add_arguments(solve) -> None:
         help="balanced: every factor alpha * identity (default); gaussian: "
         "i.i.d. N(0, alpha^2) entries",
     )
-    fact.add_argument("--seed", type=int, default=None, help="seed of --init gaussian (0)")
+    fact.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the Gaussian initialisation (--init gaussian, deep-linear, two-layer; 0)",
+    )
+    homog = solve.add_argument_group("homogeneous networks (--model deep-linear, two-layer)")
+    homog.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="hidden width (deep-linear: default d; two-layer: the number of neurons, required)",
+    )
+    homog.add_argument(
+        "--activation",
+        default=None,
+        help="two-layer activation: relu (default), leaky:S (slope S in [0, 1), default 0.1) "
+        "or relu^P (P >= 1; P >= 2 is differentiable)",
+    )
     horizon = solve.add_mutually_exclusive_group()
     horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
@@ -133,6 +155,16 @@ def _check_arguments(args) -> None:
         raise UsageError(f"--rtol must be in [1e-15, 1e-3]; got {args.rtol}. Fix: e.g. 1e-10.")
     if not (math.isfinite(args.atol) and 0 < args.atol <= 1e-3):
         raise UsageError(f"--atol must be in (0, 1e-3]; got {args.atol}. Fix: e.g. 1e-12.")
+    if args.model in HOMOGENEOUS:
+        check_homogeneous_arguments(args)
+        return
+    homogeneous_only = {"--width": args.width, "--activation": args.activation}
+    given = [k for k, v in homogeneous_only.items() if v is not None]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --model "
+            "deep-linear or two-layer only. Fix: pass one of those models, or drop them."
+        )
     factorized_only = {"--symmetric": args.symmetric, "--init": args.init, "--seed": args.seed}
     if args.model != "factorized":
         given = [k for k, v in factorized_only.items() if v is not None]
@@ -166,6 +198,26 @@ def _check_arguments(args) -> None:
         depth_example=2,
         alpha_hint="0.01 (small: sparse/rich regime; large: kernel regime)",
     )
+
+
+def _check_xy(arrays: dict, path: str, known: set, model: str) -> None:
+    for key in ("X", "y"):
+        if key not in arrays:
+            raise UsageError(
+                f"{path!r} has no array {key!r} (it has: {sorted(arrays) or 'none'})."
+                " Fix: save it with np.savez(path, X=X, y=y)."
+            )
+    if arrays["X"].ndim != 2:
+        raise UsageError(
+            f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: reshape X."
+        )
+    unknown = sorted(set(arrays) - known)
+    if unknown:
+        print(
+            f"warning: ignoring array(s) {unknown} in {path!r} (--model {model} reads "
+            f"{sorted(known)}).",
+            file=sys.stderr,
+        )
 
 
 def _check_arrays(args, arrays: dict, path: str) -> None:
@@ -301,7 +353,9 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     """The result as a dict, and an error message if the run failed (the result is kept)."""
     _check_arguments(args)
     arrays = load_npz(args.data)
-    if args.model != "factorized":
+    if args.model in HOMOGENEOUS:
+        _check_xy(arrays, args.data, {"X", "y"}, args.model)
+    elif args.model != "factorized":
         _check_arrays(args, arrays, args.data)
     if args.json and args.json != "-":
         check_output_path(args.json, args.data)
@@ -310,6 +364,9 @@ def run_solve(args) -> tuple[dict | None, str | None]:
 
     if args.model == "factorized":
         result, ok, outcome = factorized_result(fb, args, arrays, lambda *a: _solve(fb, args, *a))
+        return result, _failure(fb, ok, result["message"], outcome)
+    if args.model in HOMOGENEOUS:
+        result, ok, outcome = homogeneous_result(fb, args, arrays, lambda *a: _solve(fb, args, *a))
         return result, _failure(fb, ok, result["message"], outcome)
 
     X, y = arrays["X"], arrays["y"]
@@ -405,9 +462,20 @@ def summary(result: dict) -> str:
         f"  steps      {result['num_steps']} in {result['wall_s']:.1f} s (with compilation)",
         f"  loss       {result['loss']:.3g} at the end",
         f"  limit      {limit['kind']}",
-        f"  agreement  {agreement:.3g} ({measure.replace('_', ' ')})",
+        f"  agreement  {'n/a' if agreement is None else f'{agreement:.3g}'} "
+        f"({measure.replace('_', ' ')})",
         f"  result     {'success' if result['success'] else 'FAILED: ' + result['message']}",
     ]
+    if "normalized_margin" in result:
+        kkt = result["kkt"]
+        lines.append(
+            f"  margins    normalised {result['normalized_margin']:.4g}, smoothed "
+            f"{result['smoothed_margin']:.4g} (/ ||theta||^{p['degree']})"
+        )
+        lines.append(
+            f"  KKT        stationarity {kkt['stationarity']:.2g}, complementarity "
+            f"{kkt['complementarity']:.2g}, feasibility {kkt['feasibility']:.2g}"
+        )
     if "jumps" in result:
         jumps = ", ".join(f"{t:.4g}" for t in result["jumps"])
         lines.append(f"  jumps      t / log(1/alpha) = {jumps}")
@@ -418,7 +486,9 @@ def summary(result: dict) -> str:
 def _failure(fb, ok: bool, message: str, outcome) -> str | None:
     if ok:
         return None
+    # Where the message says why more steps will not help, the generic fix would mislead.
+    fix = "" if "will not help" in message else f" In this command: {_cli_fix(fb, outcome)}."
     return (
-        f"the solve did not succeed: {' '.join(message.split())} In this command: "
-        f'{_cli_fix(fb, outcome)}. The result is kept, flagged "success": false.'
+        f"the solve did not succeed: {' '.join(message.split())}{fix} The result is kept, "
+        'flagged "success": false.'
     )

@@ -4,7 +4,6 @@ degree $p$ declared."""
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -16,7 +15,10 @@ from .._validation import check_int
 class AbstractActivation(eqx.Module):
     """A positively homogeneous activation of declared degree p: sigma(c z) = c^p sigma(z)."""
 
-    name: ClassVar[str]
+    @property
+    @abc.abstractmethod
+    def label(self) -> str:
+        """A short name for titles, e.g. `relu^2`."""
 
     @property
     @abc.abstractmethod
@@ -38,7 +40,9 @@ class ReLU(AbstractActivation):
     r"""$\sigma(z) = \max(z, 0)$, degree 1. Its derivative at the kink is taken as 0 (an element
     of the Clarke subdifferential $[0, 1]$), as `jax.grad` of this form gives."""
 
-    name: ClassVar[str] = "relu"
+    @property
+    def label(self) -> str:
+        return "relu"
 
     @property
     def differentiable(self) -> bool:
@@ -56,7 +60,6 @@ class LeakyReLU(AbstractActivation):
     r"""$\sigma(z) = z$ for $z > 0$, $s z$ otherwise, with slope $0 \le s < 1$; degree 1. The
     derivative at the kink is taken as $s$ (in the Clarke subdifferential $[s, 1]$)."""
 
-    name: ClassVar[str] = "leaky"
     slope: float = eqx.field(static=True)
 
     def __init__(self, slope: float = 0.1):
@@ -66,6 +69,10 @@ class LeakyReLU(AbstractActivation):
                 "slope of 1 makes the network linear, of more than 1 it is not a leaky ReLU)."
             )
         self.slope = float(slope)
+
+    @property
+    def label(self) -> str:
+        return f"leaky relu (slope {self.slope:g})"
 
     @property
     def differentiable(self) -> bool:
@@ -83,11 +90,14 @@ class PowerReLU(AbstractActivation):
     r"""$\sigma(z) = \max(z, 0)^p$ for an integer $p \ge 1$ (degree $p$; differentiable for
     $p \ge 2$)."""
 
-    name: ClassVar[str] = "relu^p"
     power: int = eqx.field(static=True)
 
     def __init__(self, power: int = 2):
         self.power = check_int(power, "power", minimum=1, fix="e.g. power=2 for relu^2.")
+
+    @property
+    def label(self) -> str:
+        return f"relu^{self.power}"
 
     @property
     def differentiable(self) -> bool:
