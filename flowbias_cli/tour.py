@@ -22,6 +22,7 @@ import numpy as np
 from ._tour_base import Check, Entry, save_figure as _save
 from .tour_asymptotics import ASYMPTOTIC_ENTRIES
 from .tour_diagonal import DIAGONAL_ENTRIES
+from .tour_homogeneous import HOMOGENEOUS_ENTRIES
 from .tour_matrix import MATRIX_ENTRIES
 from .tour_saddles import SADDLE_ENTRIES
 
@@ -111,6 +112,7 @@ CATALOGUE: list[Entry] = [
     *DIAGONAL_ENTRIES,
     *SADDLE_ENTRIES,
     *MATRIX_ENTRIES,
+    *HOMOGENEOUS_ENTRIES,
 ]
 
 

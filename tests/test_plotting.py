@@ -244,3 +244,39 @@ def test_run_title_of_a_diagonal_network_names_depth_and_scale():
     assert plotting.run_title(sol) == (
         "diagonal net w = u^3 - v^3, alpha = 0.01, square loss, n x d = 2 x 3, t1 = 10, dual flow"
     )
+
+
+@pytest.fixture(scope="module")
+def deep_linear():
+    problem = random_separable(8, 3, 4, gap=0.1)
+    model = fb.DeepLinearNetwork.gaussian(0.5, 3, depth=2, width=3, seed=0)
+    sol = fb.flowsolve(model, fb.ExponentialLoss(), problem.X, problem.y, 1e30, num_save=30)
+    return problem, sol
+
+
+def test_margins_plot_draws_the_path_margins(deep_linear):
+    problem, sol = deep_linear
+    ax = plotting.plot_margins(sol, max_margin=0.1)
+    x, gamma = _xy(ax, 0)
+    # Recomputed here from the saved layers: min_i y_i x_i.w / ||theta||^2.
+    W1, W2 = (np.asarray(p) for p in sol.params)
+    w = np.einsum("kij,kjl->kil", W2, W1)[:, 0, :]
+    theta2 = np.sum(W1**2, axis=(1, 2)) + np.sum(W2**2, axis=(1, 2))
+    ref = np.min(problem.y * (w @ problem.X.T), axis=1) / theta2
+    fitted = np.asarray(fb.margin_path(sol).fitted)
+    np.testing.assert_allclose(gamma, ref[fitted], rtol=1e-10)
+    np.testing.assert_allclose(x, np.asarray(sol.log_ts)[fitted] / math.log(10), rtol=1e-14)
+    assert ax.get_lines()[2].get_ydata()[0] == 0.1
+    assert "log_{10} t" in ax.get_xlabel() and "margin" in ax.get_ylabel()
+    assert "deep linear net (depth 2)" in ax.get_title()
+
+
+def test_kkt_residual_plot_is_log_log_and_labelled(deep_linear):
+    problem, sol = deep_linear
+    ax = plotting.plot_kkt_residuals(sol, every=5)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    x, stat = _xy(ax, 0)
+    k = np.flatnonzero(np.isclose(np.asarray(sol.log_ts) / math.log(10), x[-1]))[0]
+    cert = fb.max_margin_kkt(sol.problem.model, [p[k] for p in sol.params], problem.X, problem.y)
+    assert stat[-1] == pytest.approx(float(cert.stationarity), rel=1e-12)
+    assert "KKT residual" in ax.get_ylabel() and ax.get_title()

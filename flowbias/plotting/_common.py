@@ -17,10 +17,12 @@ from ..flows import DualFlow, EndToEndFlow, NormalisedGradientFlow
 from ..limits import PredictedLimit
 from ..losses import ExponentialLoss, LogisticLoss, SquareLoss
 from ..models import (
+    DeepLinearNetwork,
     DiagonalNetwork,
     LinearModel,
     MatrixFactorization,
     RescaledDiagonalNetwork,
+    TwoLayerNetwork,
 )
 from ..references import SVMSolution
 from ..solution import FlowSolution
@@ -69,6 +71,10 @@ def _model_words(model) -> str:
     if isinstance(model, MatrixFactorization):
         form = "P P^T" if model.symmetric else "product of factors"
         return f"matrix factorisation ({form}, depth {model.depth})"
+    if isinstance(model, DeepLinearNetwork):
+        return f"deep linear net (depth {model.depth})"
+    if isinstance(model, TwoLayerNetwork):
+        return f"two-layer {model.activation.label} net (width {model.width})"
     return type(model).__name__
 
 

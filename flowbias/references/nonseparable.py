@@ -127,6 +127,15 @@ def separable_split(X, y, loss: AbstractClassificationLoss) -> SeparableSplit:
 
     **Returns:** a [`SeparableSplit`][flowbias.SeparableSplit].
 
+    ```python
+    import numpy as np
+    import flowbias as fb
+
+    X, y = fb.problems.partly_separable(8, 6, 4, seed=0)
+    split = fb.separable_split(X, y, fb.LogisticLoss())
+    print(np.flatnonzero(np.asarray(split.separable)))  # [0 1 2 3 4 5 6 7]
+    ```
+
     ??? cite "Reference"
         Ji & Telgarsky, *The implicit bias of gradient descent on nonseparable data*, COLT 2019
         (the unique split, Theorem 2.1, and the convergence of both parts).

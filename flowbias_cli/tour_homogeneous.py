@@ -1,0 +1,202 @@
+"""Tour entries for homogeneous networks and non-separable data (catalogue rows M2, M3, L5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ._tour_base import Check, Entry, save_figure
+
+
+def _m2_deep_linear(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting, problems
+
+    n, d = (20, 5) if quick else (38, 10)
+    X, y = problems.gaussian_separable(n, d, 1)
+    depth = 3
+    model = fb.DeepLinearNetwork.gaussian(0.5, d, depth=depth, width=d, seed=0)
+    sol = fb.flowsolve(model, fb.ExponentialLoss(), X, y, 1e100)
+    limit = fb.predicted_limit(sol)
+    err = float(fb.agreement(sol, limit))
+    path = fb.margin_path(sol)
+    b = np.asarray(path.balancedness)
+    drift = float(np.max(np.abs(b - b[0])) / np.max(np.asarray(path.layer_norms) ** 2))
+    log_ts = np.asarray(sol.log_ts)
+    align = np.array(
+        [np.asarray(model.alignment([W[k] for W in sol.params]))[:-1] for k in range(len(log_ts))]
+    )
+    v0 = np.linalg.svd(np.asarray(sol.params[0][-1]))[2][0]
+    w_hat = np.asarray(limit.w)
+    v0_err = float(fb.one_minus_cos(v0 * np.sign(v0 @ w_hat), w_hat))
+    late = log_ts > np.log(1e10)
+    rate = float(np.polyfit(np.log(log_ts[late]), np.log(align[late, 0]), 1)[0])
+    # The KKT certificate where the answer is known: the SVM factorised into balanced rank-one
+    # layers has multipliers a / ||w_hat||^((2L-2)/L), a the SVM's dual weights.
+    svm = fb.hard_margin_svm(X, y)
+    r = float(np.linalg.norm(svm.w)) ** (1.0 / depth)
+    us = [np.asarray(svm.w) / np.linalg.norm(svm.w)] + [np.eye(d)[0]] * (depth - 1) + [np.ones(1)]
+    kkt_model = fb.DeepLinearNetwork([r * np.outer(us[j + 1], us[j]) for j in range(depth)])
+    cert = fb.max_margin_kkt(kkt_model, kkt_model.init_params(), X, y)
+    expected = np.asarray(svm.dual) / float(np.linalg.norm(svm.w)) ** ((2.0 * depth - 2) / depth)
+    kkt_err = float(np.max(np.abs(np.asarray(cert.multipliers) - expected)) / np.max(expected))
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.0))
+    plotting.plot_direction_error(sol, w_hat, ax=axes[0])
+    axes[0].set_title("end-to-end w vs hard-margin SVM", fontsize="medium")
+    x = log_ts / np.log(10.0)
+    for j in range(align.shape[1]):
+        axes[1].loglog(x[1:], align[1:, j], label=f"layer {j + 1}")
+    axes[1].set_xlabel(r"$\log_{10} t$ (log scale)")
+    axes[1].set_ylabel(r"$1 - \|W_j\|_2^2 / \|W_j\|_F^2$ (log scale)")
+    axes[1].set_title(
+        f"layers align to rank one (fit: $\\propto (\\log t)^{{{rate:.2f}}}$)", fontsize="medium"
+    )
+    axes[1].legend(fontsize="small")
+    gamma = 1.0 / (float(np.linalg.norm(svm.w)) * depth ** (depth / 2))
+    plotting.plot_margins(sol, max_margin=gamma, ax=axes[2])
+    axes[2].set_title(r"margins $/\|\theta\|^3$ -> SVM margin $/ 3^{3/2}$", fontsize="medium")
+    fig.suptitle(f"M2: {plotting.run_title(sol)} (Ji & Telgarsky 2019)")
+    save_figure(fig, out / "M2_deep_linear.png")
+    return [
+        Check(
+            "M2 deep linear (depth 3): end-to-end direction",
+            "hard-margin SVM direction",
+            f"1 - cos {err:.2e} at t = 1e100 in {int(sol.num_steps)} steps",
+            err,
+            1e-4,
+        ),
+        Check(
+            "M2 first layer's top right singular vector",
+            "hard-margin SVM direction",
+            f"1 - cos {v0_err:.2e}; alignment residual ~ (log t)^{rate:.2f}",
+            v0_err,
+            1e-4,
+        ),
+        Check(
+            "M2 balancedness ||W_j+1||^2 - ||W_j||^2",
+            "conserved by gradient flow",
+            f"relative drift {drift:.1e}",
+            drift,
+            1e-10,
+        ),
+        Check(
+            "M2 KKT certificate at the factorised SVM",
+            "multipliers = SVM dual / ||w_hat||^(4/3)",
+            f"max relative difference {kkt_err:.1e}",
+            kkt_err,
+            1e-7,
+        ),
+    ]
+
+
+def _m3_two_layer(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting, problems
+
+    X, y = problems.gaussian_separable(12, 3, 3)
+    model = fb.TwoLayerNetwork.gaussian(0.5, 3, width=30, activation=fb.PowerReLU(2), seed=0)
+    sol = fb.flowsolve(model, fb.ExponentialLoss(), X, y, 1e100)
+    path = fb.margin_path(sol)
+    fitted = np.asarray(path.fitted)
+    sm = np.asarray(path.smoothed_margin)[fitted]
+    drop = float(max(0.0, -np.min(np.diff(sm))) / np.max(np.abs(sm)))
+    limit = fb.predicted_limit(sol)
+    log_ts = np.asarray(sol.log_ts)
+    late = np.flatnonzero(log_ts > np.log(1e10))[:: 2 if quick else 1]
+    res = np.asarray(limit.agreement(np.asarray(sol.observable)[late]))
+    rise = float(max(0.0, np.max(np.diff(res))) / res[0])
+    rate = float(np.polyfit(np.log(log_ts[late]), np.log(res), 1)[0])
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    plotting.plot_margins(sol, ax=axes[0])
+    axes[0].set_title("margins rise; the smoothed one never falls", fontsize="medium")
+    plotting.plot_kkt_residuals(sol, every=4 if quick else 2, ax=axes[1])
+    axes[1].set_title(
+        f"distance to a max-margin KKT point (fit: $\\propto (\\log t)^{{{rate:.2f}}}$)",
+        fontsize="medium",
+    )
+    fig.suptitle(f"M3: {plotting.run_title(sol)} (Lyu & Li 2020)")
+    save_figure(fig, out / "M3_two_layer.png")
+    return [
+        Check(
+            "M3 two-layer relu^2: smoothed margin after fitting",
+            "non-decreasing (Lyu & Li)",
+            f"largest relative drop {drop:.1e} over {sm.size} saved times",
+            drop,
+            1e-9,
+        ),
+        Check(
+            "M3 two-layer relu^2: KKT residual, t in [1e10, 1e100]",
+            "falls towards 0 (a KKT point)",
+            f"{res[0]:.2f} -> {res[-1]:.2f}, ~ (log t)^{rate:.2f}; largest rise {rise:.1e}",
+            rise,
+            1e-12,
+        ),
+    ]
+
+
+def _l5_nonseparable(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting, problems
+
+    X, y = problems.partly_separable(8, 6, 4, 0)
+    split = fb.separable_split(X, y, fb.LogisticLoss())
+    sol = fb.flowsolve(
+        fb.LinearModel(np.zeros(4)),
+        fb.LogisticLoss(),
+        X,
+        y,
+        1e100,
+        time=fb.LinearTime(),
+        solver=fb.default_solver(stiff=True),
+    )
+    P = np.asarray(split.projector)
+    w_bar, w_hat = np.asarray(split.w_bar), np.asarray(split.w_hat)
+    W = np.asarray(sol.w)
+    dist = np.linalg.norm(W @ P - w_bar, axis=1) / np.linalg.norm(w_bar)
+    perp = W - W @ P
+    cos_err = np.asarray(fb.one_minus_cos(perp, w_hat))
+    x = np.asarray(sol.log_ts) / np.log(10.0)
+    ok = np.isfinite(x) & (x > -2)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    axes[0].semilogy(x[ok], dist[ok])
+    axes[0].set_xlabel(r"$\log_{10} t$")
+    axes[0].set_ylabel(r"$\|\Pi_V w(t) - \bar w\| / \|\bar w\|$ (log scale)")
+    axes[0].set_title("the non-separable part converges to its minimiser", fontsize="medium")
+    axes[1].semilogy(x[ok], cos_err[ok])
+    axes[1].set_xlabel(r"$\log_{10} t$")
+    axes[1].set_ylabel(r"$1 - \cos(\Pi_{V^\perp} w(t), \hat w_S)$ (log scale)")
+    axes[1].set_title("the rest diverges along the SVM of S, projected", fontsize="medium")
+    fig.suptitle(f"L5: {plotting.run_title(sol)}, 8 separable + 6 not (Ji & Telgarsky 2019)")
+    save_figure(fig, out / "L5_nonseparable.png")
+    return [
+        Check(
+            "L5 non-separable logistic: finite part",
+            "Pi_V w -> argmin of the rest's loss on V",
+            f"relative error {dist[-1]:.1e} at t = 1e100 ({int(sol.num_steps)} Kvaerno5 steps)",
+            float(dist[-1]),
+            1e-6,
+        ),
+        Check(
+            "L5 non-separable logistic: divergent part",
+            "direction of the SVM of S projected off V",
+            f"1 - cos {cos_err[-1]:.1e} at t = 1e100",
+            float(cos_err[-1]),
+            1e-4,
+        ),
+    ]
+
+
+HOMOGENEOUS_ENTRIES = [
+    Entry("L5", "non-separable data: a finite part and an SVM part", _l5_nonseparable),
+    Entry("M2", "deep linear networks: SVM direction, aligned layers", _m2_deep_linear),
+    Entry("M3", "homogeneous two-layer net: margins and KKT", _m3_two_layer),
+]
