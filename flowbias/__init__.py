@@ -71,6 +71,7 @@ from .losses import (  # noqa: E402
     LogisticLoss as LogisticLoss,
     SquareLoss as SquareLoss,
 )
+from .margin_bound import MarginBound as MarginBound, margin_bound as margin_bound  # noqa: E402
 from .margins import MarginPath as MarginPath, margin_path as margin_path  # noqa: E402
 from .models import (  # noqa: E402
     AbstractActivation as AbstractActivation,

@@ -14,6 +14,7 @@ from .asymptotics import (
     plot_offsets as plot_offsets,
     plot_residual as plot_residual,
 )
+from .margin_bound import plot_margin_bound as plot_margin_bound
 from .margins import plot_kkt_residuals as plot_kkt_residuals, plot_margins as plot_margins
 from .matrix import (
     plot_error_against_scale as plot_error_against_scale,
