@@ -82,6 +82,8 @@ from .models import (  # noqa: E402
     AbstractModel as AbstractModel,
     DeepLinearNetwork as DeepLinearNetwork,
     DiagonalNetwork as DiagonalNetwork,
+    HomogeneousMLP as HomogeneousMLP,
+    HomogeneousNetwork as HomogeneousNetwork,
     LeakyReLU as LeakyReLU,
     LinearModel as LinearModel,
     MatrixFactorization as MatrixFactorization,

@@ -3,7 +3,9 @@ balance, the deep linear network's max-margin direction and layer alignment agai
 (cvxpy, written in tests/helpers.py), the KKT certificate against the SVM's dual multipliers
 in closed form, and Lyu and Li's monotone smoothed margin on drawn seeds."""
 
+import equinox as eqx
 import hypothesis.strategies as st
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -224,3 +226,77 @@ def test_a_point_no_neuron_sees_is_reported_as_such():
     model = fb.TwoLayerNetwork.gaussian(0.3, 4, width=6, activation=fb.PowerReLU(2), seed=0)
     with pytest.raises(fb.FlowSolveError, match=r"no neuron is active on data point\(s\) \[11\]"):
         fb.flowsolve(model, fb.ExponentialLoss(), X, y, 1e100, max_steps=3000)
+
+
+# ---- homogeneous MLPs and a user's own module -------------------------------------------------
+
+
+class _Net(eqx.Module):
+    """A user's network: a @ relu(W x)^2, degree 2 in W and 1 in a."""
+
+    W: jax.Array
+    a: jax.Array
+
+    def __call__(self, x):
+        return self.a @ jnp.maximum(self.W @ x, 0.0) ** 2
+
+
+class _Biased(eqx.Module):
+    W: jax.Array
+    b: jax.Array
+
+    def __call__(self, x):
+        return jnp.sum(jnp.maximum(self.W @ x + self.b, 0.0))
+
+
+def test_a_wrapped_module_is_the_same_model_as_the_built_in_one():
+    ref = fb.TwoLayerNetwork.gaussian(0.5, 3, width=30, activation=fb.PowerReLU(2), seed=4)
+    W, a = ref.init_params()
+    net = fb.HomogeneousNetwork(_Net(W, a), dim=3, layer_degrees=(2, 1))
+    net.check_degree(SEP.X)
+    net.check_layer_degrees(SEP.X)
+    assert net.degree == 3
+    np.testing.assert_allclose(net.predict(net.init_params(), SEP.X), ref.predict((W, a), SEP.X))
+    # Two implementations of one ODE: the same path.
+    s1 = fb.flowsolve(ref, fb.ExponentialLoss(), SEP.X, SEP.y, 1e20, num_save=10)
+    s2 = fb.flowsolve(net, fb.ExponentialLoss(), SEP.X, SEP.y, 1e20, num_save=10)
+    np.testing.assert_allclose(s2.observable[-1], s1.observable[-1], rtol=1e-7)
+    m1, m2 = fb.margin_path(s1), fb.margin_path(s2)
+    np.testing.assert_allclose(m2.smoothed_margin, m1.smoothed_margin, rtol=1e-7)
+    c1 = fb.max_margin_kkt(ref, np.asarray(s1.observable[-1]), SEP.X, SEP.y)
+    c2 = fb.max_margin_kkt(net, np.asarray(s2.observable[-1]), SEP.X, SEP.y)
+    assert float(c2.stationarity) == pytest.approx(float(c1.stationarity), rel=1e-5)
+
+
+def test_wrong_degrees_and_biases_are_caught():
+    rng = np.random.default_rng(0)
+    W, a = rng.normal(size=(5, 3)), rng.normal(size=5)
+    with pytest.raises(ValueError, match="declared of degree 1"):
+        fb.HomogeneousNetwork(_Net(W, a), dim=3).check_layer_degrees(SEP.X)
+    with pytest.raises(ValueError, match="declares degree 2"):
+        fb.HomogeneousNetwork(_Net(W, a), dim=3).check_degree(SEP.X)
+    biased = fb.HomogeneousNetwork(_Biased(W, rng.normal(size=5)), dim=3)
+    with pytest.raises(ValueError, match="no biases"):
+        biased.check_degree(SEP.X)
+    with pytest.raises(ValueError, match="one degree per array"):
+        fb.HomogeneousNetwork(_Net(W, a), dim=3, layer_degrees=(1,))
+    with pytest.raises(ValueError, match="scalar"):
+        fb.HomogeneousNetwork(eqx.nn.Linear(3, 2, use_bias=False, key=jax.random.key(0)), dim=3)
+    with pytest.raises(TypeError, match="equinox Module"):
+        fb.HomogeneousNetwork(lambda x: x, dim=3)
+
+
+@pytest.mark.parametrize("activation", [fb.ReLU(), fb.LeakyReLU(0.2)])
+def test_mlp_forward_pass_and_degree(activation):
+    mlp = fb.HomogeneousMLP.gaussian(0.5, 3, widths=(6, 4), activation=activation, seed=1)
+    W1, W2, W3 = (np.asarray(W) for W in mlp.init_params())
+    s = activation.slope if isinstance(activation, fb.LeakyReLU) else 0.0
+
+    def sigma(z):
+        return np.where(z > 0, z, s * z)
+
+    ref = (W3 @ sigma(W2 @ sigma(W1 @ SEP.X.T)))[0]
+    np.testing.assert_allclose(mlp.predict(mlp.init_params(), SEP.X), ref, rtol=1e-13)
+    assert mlp.degree == 3 and mlp.homogeneity_error(mlp.init_params(), SEP.X) <= 1e-13
+    with pytest.raises(ValueError, match="degree one"):
+        fb.HomogeneousMLP(mlp.layers0, fb.PowerReLU(2))

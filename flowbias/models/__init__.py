@@ -17,5 +17,7 @@ from .factorized import (
 )
 from .homogeneous import AbstractHomogeneousModel as AbstractHomogeneousModel
 from .linear import LinearModel as LinearModel
+from .mlp import HomogeneousMLP as HomogeneousMLP
 from .rescaled_diagonal import RescaledDiagonalNetwork as RescaledDiagonalNetwork
 from .two_layer import TwoLayerNetwork as TwoLayerNetwork
+from .wrapped import HomogeneousNetwork as HomogeneousNetwork
