@@ -67,8 +67,10 @@ from .limits import (  # noqa: E402
 from .losses import (  # noqa: E402
     AbstractClassificationLoss as AbstractClassificationLoss,
     AbstractLoss as AbstractLoss,
+    AbstractMarginLoss as AbstractMarginLoss,
     ExponentialLoss as ExponentialLoss,
     LogisticLoss as LogisticLoss,
+    PolynomialLoss as PolynomialLoss,
     SquareLoss as SquareLoss,
 )
 from .margin_bound import MarginBound as MarginBound, margin_bound as margin_bound  # noqa: E402
@@ -108,6 +110,7 @@ from .references import (  # noqa: E402
     min_norm_interpolator as min_norm_interpolator,
     min_nuclear_norm as min_nuclear_norm,
     mirror_limit as mirror_limit,
+    polynomial_tail_direction as polynomial_tail_direction,
     require_separable as require_separable,
     separable_split as separable_split,
 )

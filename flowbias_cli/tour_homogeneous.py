@@ -9,6 +9,54 @@ import numpy as np
 from ._tour_base import Check, Entry, save_figure
 
 
+def _l5_polynomial_tail(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import problems
+
+    X, y = problems.gaussian_separable(20, 3, 1)
+    svm = np.asarray(fb.hard_margin_svm(X, y).w)
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    checks = []
+    for k, style in ((1.0, "-"), (2.0, "--")):
+        sol = fb.flowsolve(fb.LinearModel(np.zeros(3)), fb.PolynomialLoss(k), X, y, 1e100)
+        limit = fb.predicted_limit(sol)
+        W = np.asarray(sol.w)
+        x = np.asarray(sol.log_ts) / np.log(10.0)
+        ok = np.isfinite(x) & (np.linalg.norm(W, axis=1) > 0)
+        to_path = np.asarray(fb.one_minus_cos(W[ok], limit.w))
+        to_svm = np.asarray(fb.one_minus_cos(W[ok], svm))
+        ax.semilogy(
+            x[ok],
+            np.maximum(to_path, 1e-32),
+            style,
+            color="C0",
+            label=f"k = {k:g}: to the regularisation path's limit",
+        )
+        ax.semilogy(x[ok], to_svm, style, color="C1", label=f"k = {k:g}: to the SVM direction")
+        err = float(fb.agreement(sol, limit))
+        checks.append(
+            Check(
+                f"L5 polynomial tail (1 + m)^-{k:g}: direction",
+                "argmin_{|u| <= 1} sum (z.u)^-k, not the SVM",
+                f"1 - cos {err:.1e} (to the SVM {to_svm[-1]:.1e})",
+                err,
+                1e-10,
+            )
+        )
+    ax.set_xlabel(r"$\log_{10} t$")
+    ax.set_ylabel(r"$1 - \cos$ (log scale)")
+    ax.legend(fontsize="small")
+    ax.set_title(
+        "L5: linear model, polynomial losses, n x d = 20 x 3, t1 = 1e100\n"
+        "the direction follows the regularisation path, not the max margin (Ji et al. 2020)",
+        fontsize="medium",
+    )
+    save_figure(fig, out / "L5_polynomial_tail.png")
+    return checks
+
+
 def _m2_deep_linear(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
@@ -275,6 +323,7 @@ def _m4_margin_bound(out: Path, quick: bool) -> list[Check]:
 
 HOMOGENEOUS_ENTRIES = [
     Entry("L5", "non-separable data: a finite part and an SVM part", _l5_nonseparable),
+    Entry("L5", "polynomial tails: the regularisation path's direction", _l5_polynomial_tail),
     Entry("M2", "deep linear networks: SVM direction, aligned layers", _m2_deep_linear),
     Entry("M3", "homogeneous two-layer net: margins and KKT", _m3_two_layer),
     Entry("M4", "margin bound along a trajectory", _m4_margin_bound),

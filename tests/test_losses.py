@@ -60,3 +60,33 @@ def test_logistic_log_value_matches_exp_tail():
     m = 40.0
     lv = float(loss.log_value(jnp.array([m]), jnp.array([1.0])))
     assert lv == pytest.approx(-m + np.log1p(-0.5 * np.exp(-m)), abs=1e-15)
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 3.0])
+def test_polynomial_loss_values_slopes_and_inverse(k):
+    loss = fb.PolynomialLoss(k)
+    m = np.array([-3.0, -0.7, -1e-3, 0.0, 1e-3, 0.4, 7.0, 1e6])
+
+    def ell(v):  # written out here: (1 + m)^-k, its Taylor quadratic below 0
+        return (1 + v) ** -k if v >= 0 else 1 - k * v + 0.5 * k * (k + 1) * v**2
+
+    def slope(v):
+        return k * (1 + v) ** (-k - 1) if v >= 0 else k - k * (k + 1) * v
+
+    np.testing.assert_allclose(np.exp(loss.log_ell(jnp.array(m))), [ell(v) for v in m], rtol=1e-14)
+    np.testing.assert_allclose(
+        np.exp(loss.log_neg_ell_prime(jnp.array(m))), [slope(v) for v in m], rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        loss.inverse_neg_log_ell(-loss.log_ell(jnp.array(m))), m, rtol=1e-9, atol=1e-12
+    )
+    # At margins of 1e200 the loss is 1e-200k: log-values stay finite.
+    assert float(loss.log_ell(jnp.array(1e200))) == pytest.approx(-k * 200 * np.log(10), rel=1e-14)
+    with pytest.raises(ValueError, match="k"):
+        fb.PolynomialLoss(0.0)
+
+
+def test_polynomial_loss_is_a_margin_loss_but_not_exponentially_tailed():
+    # The max-margin theorems are registered for exponentially tailed losses only.
+    assert isinstance(fb.PolynomialLoss(), fb.AbstractMarginLoss)
+    assert not isinstance(fb.PolynomialLoss(), fb.AbstractClassificationLoss)

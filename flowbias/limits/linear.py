@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..losses import AbstractClassificationLoss, SquareLoss
+from ..losses import AbstractClassificationLoss, PolynomialLoss, SquareLoss
 from ..models import LinearModel
-from ..references import hard_margin_svm, least_squares_limit
+from ..references import hard_margin_svm, least_squares_limit, polynomial_tail_direction
 from ._base import DirectionLimit, LimitError, PointLimit
 from .theorems import register_theorem
 
@@ -53,3 +53,17 @@ def max_margin_theorem(model, loss, flow, X, y) -> DirectionLimit:
             "1e-6. The data are nearly non-separable (max-margin tiny relative to their scale)."
         )
     return DirectionLimit("hard_margin_svm", svm.w, kkt, svm)
+
+
+@register_theorem(LinearModel, PolynomialLoss)
+def polynomial_tail_theorem(model, loss, flow, X, y) -> DirectionLimit:
+    r"""A polynomially tailed loss, $\ell(m) \sim m^{-k}$, on separable data: gradient flow
+    follows the regularisation path, whose direction tends to
+    $\arg\min_{\|u\| \le 1}\sum_i (y_i x_i\cdot u)^{-k}$, not the hard-margin SVM's (see
+    [`polynomial_tail_direction`][flowbias.polynomial_tail_direction]).
+
+    ??? cite "Reference"
+        Ji, Dudik, Schapire & Telgarsky, *Gradient descent follows the regularization path
+        for general losses*, COLT 2020."""
+    u, res = polynomial_tail_direction(X, y, loss.k)
+    return DirectionLimit(f"regularization_path_limit(k={loss.k:g})", u, res)

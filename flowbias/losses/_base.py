@@ -41,9 +41,9 @@ class AbstractLoss(eqx.Module):
         return self.scaled_grad(f, y, jnp.zeros((), f.dtype))
 
 
-class AbstractClassificationLoss(AbstractLoss):
+class AbstractMarginLoss(AbstractLoss):
     r"""A margin loss $L = \frac1n\sum_i \ell(m_i)$ of the margins $m_i = y_i f_i$, with
-    labels $y_i \in \{-1, +1\}$ and an exponential tail."""
+    labels $y_i \in \{-1, +1\}$ and $\ell$ positive, decreasing and convex, with any tail."""
 
     is_classification: ClassVar[bool] = True
 
@@ -67,6 +67,14 @@ class AbstractClassificationLoss(AbstractLoss):
     def scaled_grad(self, f, y, log_scale):
         # dL/df_i = y_i l'(m_i) / n = -y_i exp(log(-l'(m_i))) / n
         return -y * jnp.exp(log_scale + self.log_neg_ell_prime(y * f)) / f.shape[0]
+
+
+class AbstractClassificationLoss(AbstractMarginLoss):
+    r"""A margin loss with an exponential tail, $\ell(m) \asymp e^{-m}$ as $m \to \infty$
+    (exponential, logistic): the family for which the max-margin theorems hold (gradient flow
+    on separable data tends to the hard-margin SVM direction, homogeneous networks to KKT
+    points of the max-margin problem). Losses with heavier tails are
+    [`AbstractMarginLoss`][flowbias.AbstractMarginLoss]es but not members of this family."""
 
 
 def _logsumexp(a: Float[Array, " n"]) -> Float[Array, ""]:

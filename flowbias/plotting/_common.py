@@ -15,7 +15,7 @@ import numpy as np
 from ..data import AbstractMeasurements
 from ..flows import DualFlow, EndToEndFlow, NormalisedGradientFlow
 from ..limits import PredictedLimit
-from ..losses import ExponentialLoss, LogisticLoss, SquareLoss
+from ..losses import ExponentialLoss, LogisticLoss, PolynomialLoss, SquareLoss
 from ..models import (
     DeepLinearNetwork,
     DiagonalNetwork,
@@ -79,6 +79,8 @@ def _model_words(model) -> str:
 
 
 def _loss_words(loss) -> str:
+    if isinstance(loss, PolynomialLoss):
+        return f"polynomial loss (1 + m)^-{loss.k:g}"
     for kind, words in (
         (SquareLoss, "square loss"),
         (ExponentialLoss, "exp loss"),

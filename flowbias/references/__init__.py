@@ -12,6 +12,7 @@ from .nuclear_norm import (
     NuclearNormSolution as NuclearNormSolution,
     min_nuclear_norm as min_nuclear_norm,
 )
+from .polynomial_tail import polynomial_tail_direction as polynomial_tail_direction
 from .regimes import (
     min_l1_interpolator as min_l1_interpolator,
     min_l2_interpolator as min_l2_interpolator,
