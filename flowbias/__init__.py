@@ -78,6 +78,7 @@ from .margins import MarginPath as MarginPath, margin_path as margin_path  # noq
 from .models import (  # noqa: E402
     AbstractActivation as AbstractActivation,
     AbstractHomogeneousModel as AbstractHomogeneousModel,
+    AbstractKinkedActivation as AbstractKinkedActivation,
     AbstractLinearModel as AbstractLinearModel,
     AbstractMatrixModel as AbstractMatrixModel,
     AbstractMirrorModel as AbstractMirrorModel,

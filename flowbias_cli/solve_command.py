@@ -104,6 +104,14 @@ def add_arguments(solve) -> None:
         help="two-layer activation: relu (default), leaky:S (slope S in [0, 1), default 0.1) "
         "or relu^P (P >= 1; P >= 2 is differentiable)",
     )
+    homog.add_argument(
+        "--kink-width",
+        type=float,
+        default=None,
+        metavar="EPS",
+        help="round off the kink of relu/leaky on |cos| <= EPS (in (0, 1)), so that the flow "
+        "cannot slide along it; halve EPS to check the limit (default: no rounding)",
+    )
     horizon = solve.add_mutually_exclusive_group()
     horizon.add_argument("--t1", type=float, default=None, help="final time (default: converged)")
     horizon.add_argument("--log10-t1", type=float, default=None, help="log10 of the final time")
@@ -158,7 +166,11 @@ def _check_arguments(args) -> None:
     if args.model in HOMOGENEOUS:
         check_homogeneous_arguments(args)
         return
-    homogeneous_only = {"--width": args.width, "--activation": args.activation}
+    homogeneous_only = {
+        "--width": args.width,
+        "--activation": args.activation,
+        "--kink-width": args.kink_width,
+    }
     given = [k for k, v in homogeneous_only.items() if v is not None]
     if given:
         raise UsageError(

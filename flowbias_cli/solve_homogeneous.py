@@ -65,8 +65,26 @@ def check_homogeneous_arguments(args) -> None:
         if args.width is None:
             raise UsageError("--model two-layer needs --width M (the number of neurons >= 1).")
         args.activation_spec = parse_activation(args.activation or "relu")
-    elif args.activation is not None:
-        raise UsageError("--activation applies to --model two-layer. Fix: drop it.")
+        if args.kink_width is not None:
+            if args.activation_spec[0] == "power":
+                raise UsageError(
+                    "--kink-width rounds off the kink of relu or leaky; relu^P has none. Fix: "
+                    "drop --kink-width."
+                )
+            if not 0 < args.kink_width < 1:
+                raise UsageError(f"--kink-width must be in (0, 1); got {args.kink_width}.")
+    else:
+        extra = [
+            k
+            for k, v in {"--activation": args.activation, "--kink-width": args.kink_width}.items()
+            if v is not None
+        ]
+        if extra:
+            one = len(extra) == 1
+            raise UsageError(
+                f"{', '.join(extra)} appl{'ies' if one else 'y'} to --model two-layer. Fix: "
+                f"drop {'it' if one else 'them'}."
+            )
     if args.width is not None and args.width < 1:
         raise UsageError(f"--width must be an integer >= 1; got {args.width}. Fix: e.g. 30.")
     if args.seed is not None and args.seed < 0:
@@ -85,7 +103,9 @@ def _model(fb, args, d: int):
         "leaky": lambda: fb.LeakyReLU(value),
         "power": lambda: fb.PowerReLU(value),
     }[kind]()
-    return fb.TwoLayerNetwork.gaussian(alpha, d, width=args.width, activation=activation, seed=seed)
+    return fb.TwoLayerNetwork.gaussian(
+        alpha, d, width=args.width, activation=activation, seed=seed, kink_width=args.kink_width
+    )
 
 
 def homogeneous_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, object]:
@@ -156,5 +176,7 @@ def homogeneous_result(fb, args, arrays: dict, solve) -> tuple[dict, bool, objec
             "agreement": cert.residual if np.isfinite(cert.residual) else None,
             "agreement_measure": limit.agreement_measure,
         }
-        result["problem"].update(width=model.width, activation=model.activation.label)
+        result["problem"].update(
+            width=model.width, activation=model.activation.label, kink_width=model.kink_width
+        )
     return result, ok, sol.result

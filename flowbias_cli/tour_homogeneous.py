@@ -189,6 +189,63 @@ def _m3_two_layer(out: Path, quick: bool) -> list[Check]:
     ]
 
 
+def _m3_leaky_symmetric(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting, problems
+
+    X, y = problems.gaussian_separable(20, 4, 0)
+    Xs, ys = np.vstack([X, -X]), np.concatenate([y, -y])
+    svm = np.asarray(fb.hard_margin_svm(Xs, ys).w)
+    widths = (1e-2,) if quick else (1e-2, 1e-3)
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    dirs, errs = [], []
+    for width, style in zip(widths, ("-", "--"), strict=False):
+        net = fb.TwoLayerNetwork.gaussian(
+            0.3, 4, width=6, activation=fb.LeakyReLU(0.2), seed=2, kink_width=width
+        )
+        sol = fb.flowsolve(net, fb.ExponentialLoss(), Xs, ys, 1e100)
+        W, a = (np.asarray(p) for p in sol.params)
+        u = np.einsum("km,kmd->kd", a, W)  # the linear part sum_k a_k w_k at every time
+        x = np.asarray(sol.log_ts) / np.log(10.0)
+        ok = np.isfinite(x)
+        err = np.asarray(fb.one_minus_cos(u[ok], svm))
+        ax.semilogy(x[ok], err, style, label=f"kink rounded on |cos| <= {width:g}")
+        dirs.append(u[-1])
+        errs.append(float(err[-1]))
+    ax.set_xlabel(r"$\log_{10} t$")
+    ax.set_ylabel(r"$1 - \cos(\sum_k a_k w_k, \hat w)$ (log scale)")
+    ax.legend(fontsize="small")
+    ax.set_title(
+        f"M3: {plotting.run_title(sol)}\non symmetric data the network computes the "
+        "hard-margin SVM (Lyu, Li, Wang & Arora 2021)",
+        fontsize="medium",
+    )
+    save_figure(fig, out / "M3_leaky_symmetric.png")
+    checks = [
+        Check(
+            "M3 leaky ReLU, symmetric data: function direction",
+            "hard-margin SVM direction (linear function)",
+            f"1 - cos {errs[-1]:.1e} at t = 1e100",
+            errs[-1],
+            1e-4,
+        )
+    ]
+    if len(dirs) == 2:
+        gap = float(fb.one_minus_cos(dirs[0], dirs[1]))
+        checks.append(
+            Check(
+                "M3 leaky ReLU: kink widths 1e-2 and 1e-3",
+                "the same limit (the rounding vanishes)",
+                f"1 - cos between them {gap:.1e}",
+                gap,
+                1e-12,
+            )
+        )
+    return checks
+
+
 def _l5_nonseparable(out: Path, quick: bool) -> list[Check]:
     import matplotlib.pyplot as plt
 
@@ -326,5 +383,6 @@ HOMOGENEOUS_ENTRIES = [
     Entry("L5", "polynomial tails: the regularisation path's direction", _l5_polynomial_tail),
     Entry("M2", "deep linear networks: SVM direction, aligned layers", _m2_deep_linear),
     Entry("M3", "homogeneous two-layer net: margins and KKT", _m3_two_layer),
+    Entry("M3", "leaky ReLU on symmetric data: the SVM", _m3_leaky_symmetric),
     Entry("M4", "margin bound along a trajectory", _m4_margin_bound),
 ]

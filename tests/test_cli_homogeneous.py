@@ -66,6 +66,19 @@ def test_two_layer_summary_and_json(tmp_path, capsys):
     assert "margins" in text and "KKT" in text and "max_margin_kkt" in text
 
 
+def test_rounded_kink_on_symmetric_data_gives_the_svm(tmp_path, capsys):
+    P = random_separable(20, 4, 0)
+    data = _npz(tmp_path, X=np.vstack([P.X, -P.X]), y=np.concatenate([P.y, -P.y]))
+    argv = ["solve", data, "--model", "two-layer", "--loss", "exp", "--width", "6"]
+    argv += ["--activation", "leaky:0.2", "--kink-width", "1e-3", "--alpha", "0.3", "--seed", "2"]
+    assert main([*argv, "--t1", "1e100", "--json", "-"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    W, a = (np.array(p) for p in res["params"])
+    u, v = a @ W, P.svm_direction
+    assert 1 - u @ v / (np.linalg.norm(u) * np.linalg.norm(v)) <= 1e-4
+    assert res["problem"]["kink_width"] == 1e-3
+
+
 def test_a_kink_failure_says_why_and_keeps_the_result(tmp_path, capsys):
     data = _npz(tmp_path, X=SEP.X, y=SEP.y)
     out = tmp_path / "out.json"

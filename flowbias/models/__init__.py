@@ -5,6 +5,7 @@ from ._base import (
 )
 from .activations import (
     AbstractActivation as AbstractActivation,
+    AbstractKinkedActivation as AbstractKinkedActivation,
     LeakyReLU as LeakyReLU,
     PowerReLU as PowerReLU,
     ReLU as ReLU,

@@ -36,13 +36,14 @@ class AbstractActivation(eqx.Module):
         """sigma(z), entrywise."""
 
 
-class ReLU(AbstractActivation):
-    r"""$\sigma(z) = \max(z, 0)$, degree 1. Its derivative at the kink is taken as 0 (an element
-    of the Clarke subdifferential $[0, 1]$), as `jax.grad` of this form gives."""
+class AbstractKinkedActivation(AbstractActivation):
+    r"""A degree-one activation with a kink at 0: $\sigma(z) = z$ for $z > 0$, $s z$ for
+    $z \le 0$, with slope $0 \le s < 1$ (ReLU: $s = 0$)."""
 
     @property
-    def label(self) -> str:
-        return "relu"
+    @abc.abstractmethod
+    def negative_slope(self) -> float:
+        """The slope s for z < 0."""
 
     @property
     def differentiable(self) -> bool:
@@ -52,11 +53,32 @@ class ReLU(AbstractActivation):
     def degree(self) -> int:
         return 1
 
+    def smoothed(self, c: Float[Array, "..."], width: float) -> Float[Array, "..."]:
+        r"""The activation with its kink rounded off on $|c| \le \varepsilon$ (`width`): equal to
+        $\sigma(c)$ outside, $s c + (1 - s)(c + \varepsilon)^2/(4\varepsilon)$ inside, which
+        matches $\sigma$ and its slope at $c = \pm\varepsilon$ (continuously differentiable)."""
+        s = self.negative_slope
+        inside = s * c + (1.0 - s) * (c + width) ** 2 / (4.0 * width)
+        return jnp.where(c > width, c, jnp.where(c < -width, s * c, inside))
+
+
+class ReLU(AbstractKinkedActivation):
+    r"""$\sigma(z) = \max(z, 0)$, degree 1. Its derivative at the kink is taken as 0 (an element
+    of the Clarke subdifferential $[0, 1]$), as `jax.grad` of this form gives."""
+
+    @property
+    def label(self) -> str:
+        return "relu"
+
+    @property
+    def negative_slope(self) -> float:
+        return 0.0
+
     def __call__(self, z):
         return jnp.where(z > 0, z, 0.0)
 
 
-class LeakyReLU(AbstractActivation):
+class LeakyReLU(AbstractKinkedActivation):
     r"""$\sigma(z) = z$ for $z > 0$, $s z$ otherwise, with slope $0 \le s < 1$; degree 1. The
     derivative at the kink is taken as $s$ (in the Clarke subdifferential $[s, 1]$)."""
 
@@ -75,12 +97,8 @@ class LeakyReLU(AbstractActivation):
         return f"leaky relu (slope {self.slope:g})"
 
     @property
-    def differentiable(self) -> bool:
-        return False
-
-    @property
-    def degree(self) -> int:
-        return 1
+    def negative_slope(self) -> float:
+        return self.slope
 
     def __call__(self, z):
         return jnp.where(z > 0, z, self.slope * z)

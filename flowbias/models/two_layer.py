@@ -2,13 +2,14 @@ r"""Two-layer networks without biases, $f(x) = \sum_k a_k\,\sigma(\langle w_k, x
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
 from .._validation import as_float_array, as_positive_scalar, check_int
 from ..data import AbstractMeasurements
-from .activations import AbstractActivation, LeakyReLU, ReLU
+from .activations import AbstractActivation, AbstractKinkedActivation, LeakyReLU, ReLU
 from .homogeneous import AbstractHomogeneousModel
 
 
@@ -28,6 +29,17 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
     [`PowerReLU`][flowbias.PowerReLU] with $p \ge 2$ is differentiable and has no kinks.
     A data point on which no neuron is active stays unfitted forever (its gradient is zero);
     see [`dead_points`][flowbias.TwoLayerNetwork.dead_points].
+
+    `kink_width` $= \varepsilon$ rounds the kink off in the *cosine* of each pre-activation:
+    $\sigma(w_k\cdot x) \to \nu\,\sigma_\varepsilon(w_k\cdot x/\nu)$ with
+    $\nu = \|w_k\|\|x\|$ and $\sigma_\varepsilon$ the activation made continuously
+    differentiable on $|c| \le \varepsilon$
+    ([`smoothed`][flowbias.models.activations.AbstractKinkedActivation.smoothed]). The network
+    stays homogeneous of the same degree, its flow has no kinks to slide along, and as
+    $\varepsilon \to 0$ its solutions approach a Filippov solution of the ReLU flow (the
+    regularisation of a discontinuous vector field): halve $\varepsilon$ and check that the
+    result does not move. On symmetric data, widths $10^{-2}$ and $10^{-3}$ gave the same
+    function direction to 7 digits.
 
     **Arguments:** `W0` (shape `(m, d)`), `a0` (shape `(m,)`), `activation` (default ReLU).
     Use [`gaussian`][flowbias.TwoLayerNetwork.gaussian] for a seeded initialisation.
@@ -49,8 +61,9 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
     W0: Float[Array, "m d"]
     a0: Float[Array, " m"]
     activation: AbstractActivation
+    kink_width: float | None = eqx.field(static=True)
 
-    def __init__(self, W0, a0, activation: AbstractActivation | None = None):
+    def __init__(self, W0, a0, activation: AbstractActivation | None = None, *, kink_width=None):
         self.W0 = as_float_array(W0, "W0", ndim=2)
         self.a0 = as_float_array(a0, "a0", ndim=1)
         if self.a0.shape[0] != self.W0.shape[0]:
@@ -66,6 +79,23 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
                 "needs a positively homogeneous activation (no tanh, no sigmoid)."
             )
         self.activation = activation
+        if kink_width is not None:
+            if not isinstance(activation, AbstractKinkedActivation):
+                raise ValueError(
+                    f"`kink_width` rounds off the kink of a ReLU or leaky ReLU; "
+                    f"{activation.label} has none. Fix: drop kink_width."
+                )
+            if (
+                isinstance(kink_width, bool)
+                or not isinstance(kink_width, int | float)
+                or not (0 < kink_width < 1)
+            ):
+                raise ValueError(
+                    f"`kink_width` must be a number in (0, 1) (a width in cosine); got "
+                    f"{kink_width!r}. Fix: e.g. kink_width=1e-3, and halve it to check the limit."
+                )
+            kink_width = float(kink_width)
+        self.kink_width = kink_width
 
     @classmethod
     def gaussian(
@@ -77,6 +107,7 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
         activation: AbstractActivation | None = None,
         seed: int = 0,
         balanced: bool = False,
+        kink_width: float | None = None,
     ) -> "TwoLayerNetwork":
         r"""Inner and outer weights with i.i.d. $\mathcal N(0, \alpha^2)$ entries (NumPy's
         `default_rng(seed)`). With `balanced=True` the outer weights are instead
@@ -92,7 +123,7 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
         if balanced:
             p = activation.degree if isinstance(activation, AbstractActivation) else 1
             a = np.sign(a) * np.linalg.norm(W, axis=1) / np.sqrt(p)
-        return cls(W, a, activation)
+        return cls(W, a, activation, kink_width=kink_width)
 
     @property
     def width(self) -> int:
@@ -120,13 +151,20 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
 
     def predict(self, params, X: Float[Array, "n d"]) -> Float[Array, " n"]:
         W, a = params
-        return self.activation(X @ W.T) @ a
+        Z = X @ W.T
+        if self.kink_width is None:
+            return self.activation(Z) @ a
+        # Round off the kink in the cosine c = z / (||w_k|| ||x_i||) and scale back: still
+        # homogeneous of degree one in w_k.
+        nu = jnp.linalg.norm(X, axis=1)[:, None] * jnp.linalg.norm(W, axis=1)[None, :]
+        safe = jnp.where(nu > 0, nu, 1.0)
+        return (nu * self.activation.smoothed(Z / safe, self.kink_width)) @ a
 
     def kink_distance(self, params, X: Float[Array, "n d"]) -> Float[Array, ""]:
         r"""$\min_{k,i} |w_k\cdot x_i| / (\|w_k\|\,\|x_i\|)$: how close any neuron's
         pre-activation is to the activation's kink, relative to its scale (ignored where the
         activation is differentiable: `inf` then)."""
-        if self.activation.differentiable:
+        if self.activation.differentiable or self.kink_width is not None:
             return jnp.asarray(jnp.inf)
         W, _ = params
         Z = X @ W.T
@@ -142,7 +180,8 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
             return jnp.zeros(X.shape[0], bool)
         W, _ = params
         scale = jnp.linalg.norm(X, axis=1)[:, None] * jnp.linalg.norm(W, axis=1)[None, :]
-        return jnp.all(X @ W.T <= 1e-6 * scale, axis=1)
+        floor = 1e-6 if self.kink_width is None else -self.kink_width
+        return jnp.all(X @ W.T <= floor * scale, axis=1)
 
     def parameter_scale(self, X, y) -> Float[Array, ""]:
         init = jnp.maximum(jnp.max(jnp.abs(self.W0)), jnp.max(jnp.abs(self.a0)))
