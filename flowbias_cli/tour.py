@@ -142,6 +142,12 @@ def _run_entry(index: int, out: str, quick: bool) -> tuple[list[Check], float]:
     matplotlib.use("Agg")
     t0 = time.perf_counter()
     checks = CATALOGUE[index].run(Path(out), quick)
+    # Each compiled program holds a few hundred memory mappings until JAX's caches are
+    # cleared; a worker running many entries would reach the kernel's limit (65530) and XLA
+    # would abort. The entries share no compiled programs worth keeping.
+    import jax
+
+    jax.clear_caches()
     return checks, time.perf_counter() - t0
 
 
