@@ -96,6 +96,7 @@ from .models import (  # noqa: E402
     TwoLayerNetwork as TwoLayerNetwork,
 )
 from .references import (  # noqa: E402
+    F1MarginSolution as F1MarginSolution,
     KKTCertificate as KKTCertificate,
     NonSeparableError as NonSeparableError,
     NuclearNormSolution as NuclearNormSolution,
@@ -103,6 +104,7 @@ from .references import (  # noqa: E402
     SeparableSplit as SeparableSplit,
     SVMSolution as SVMSolution,
     check_separable as check_separable,
+    f1_max_margin as f1_max_margin,
     hard_margin_svm as hard_margin_svm,
     least_squares_limit as least_squares_limit,
     max_margin_kkt as max_margin_kkt,

@@ -94,6 +94,20 @@ def partly_separable(
     return y[:, None] * Z, y
 
 
+def xor_plane(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""`n` points in the plane at uniform angles $\phi$ and radii in $[0.5, 1.5]$, labelled
+    $\operatorname{sign}\cos 2\phi$ (an XOR pattern of four quadrants, turned by 45 degrees):
+    separable by a two-layer ReLU network without biases, not by a linear classifier.
+
+    **Returns:** `(X, y)`.
+    """
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    radius = rng.uniform(0.5, 1.5, n)
+    X = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    return X, np.where(np.cos(2 * angle) > 0, 1.0, -1.0)
+
+
 def sparse_regression(
     n: int, d: int, k: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

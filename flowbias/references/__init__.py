@@ -1,6 +1,7 @@
 """Predicted limits ("references") computed independently of the flows."""
 
 from .errors import LimitError as LimitError
+from .f1_margin import F1MarginSolution as F1MarginSolution, f1_max_margin as f1_max_margin
 from .kkt import KKTCertificate as KKTCertificate, max_margin_kkt as max_margin_kkt
 from .min_norm import (
     least_squares_limit as least_squares_limit,
