@@ -53,7 +53,7 @@ def _build_parser() -> _Parser:
     tour.add_argument(
         "--quick",
         action="store_true",
-        help="smaller problems (about 1.5 minutes instead of 3 on 2 cores)",
+        help="smaller problems (about 2 minutes instead of 2.5 on 2 cores)",
     )
     tour.add_argument(
         "--jobs",
