@@ -188,3 +188,18 @@ def validate_data(X, y, *, model=None, loss=None) -> tuple[jax.Array, jax.Array]
     if loss is not None and loss.is_classification:
         check_labels(y)
     return X, y
+
+
+def as_matrix_chain(mats, name: str, *, what: str = "layers") -> tuple:
+    """A non-empty list of float64 matrices that chain as a product, first factor first:
+    `mats[j]` has as many columns as `mats[j - 1]` has rows."""
+    if not isinstance(mats, list | tuple) or len(mats) == 0:
+        raise TypeError(f"`{name}` must be a non-empty list of matrices W_1(0), ..., W_K(0).")
+    ms = tuple(as_float_array(m, f"{name}[{j}]", ndim=2) for j, m in enumerate(mats))
+    for j in range(1, len(ms)):
+        if ms[j].shape[1] != ms[j - 1].shape[0]:
+            raise ValueError(
+                f"`{name}[{j}]` has {ms[j].shape[1]} columns but `{name}[{j - 1}]` has "
+                f"{ms[j - 1].shape[0]} rows; consecutive {what} must chain (W_1 first)."
+            )
+    return ms

@@ -212,27 +212,7 @@ def _check_arguments(args) -> None:
     )
 
 
-def _check_xy(arrays: dict, path: str, known: set, model: str) -> None:
-    for key in ("X", "y"):
-        if key not in arrays:
-            raise UsageError(
-                f"{path!r} has no array {key!r} (it has: {sorted(arrays) or 'none'})."
-                " Fix: save it with np.savez(path, X=X, y=y)."
-            )
-    if arrays["X"].ndim != 2:
-        raise UsageError(
-            f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: reshape X."
-        )
-    unknown = sorted(set(arrays) - known)
-    if unknown:
-        print(
-            f"warning: ignoring array(s) {unknown} in {path!r} (--model {model} reads "
-            f"{sorted(known)}).",
-            file=sys.stderr,
-        )
-
-
-def _check_arrays(args, arrays: dict, path: str) -> None:
+def _check_xy(arrays: dict, path: str) -> None:
     for key in ("X", "y"):
         if key not in arrays:
             raise UsageError(
@@ -243,6 +223,20 @@ def _check_arrays(args, arrays: dict, path: str) -> None:
         raise UsageError(
             f"array X must be 2-D (n x d); got shape {arrays['X'].shape}. Fix: reshape X."
         )
+
+
+def _warn_unknown(arrays: dict, path: str, known: set, model: str) -> None:
+    unknown = sorted(set(arrays) - known)
+    if unknown:
+        print(
+            f"warning: ignoring array(s) {unknown} in {path!r} (--model {model} reads "
+            f"{sorted(known)}).",
+            file=sys.stderr,
+        )
+
+
+def _check_arrays(args, arrays: dict, path: str) -> None:
+    _check_xy(arrays, path)
     other = "diagonal" if args.model == "linear" else "linear"
     wrong = sorted(set(arrays) & KNOWN_KEYS[other] - KNOWN_KEYS[args.model])
     if wrong:
@@ -267,13 +261,7 @@ def _check_arrays(args, arrays: dict, path: str) -> None:
             )
         if "v0" in arrays and "u0" not in arrays:
             raise UsageError("array v0 is given without u0. Fix: save both u0 and v0.")
-    unknown = sorted(set(arrays) - KNOWN_KEYS[args.model])
-    if unknown:
-        print(
-            f"warning: ignoring array(s) {unknown} in {path!r} (--model {args.model} reads "
-            f"{sorted(KNOWN_KEYS[args.model])}).",
-            file=sys.stderr,
-        )
+    _warn_unknown(arrays, path, KNOWN_KEYS[args.model], args.model)
 
 
 # What fixes each failed outcome, in the command line's own options.
@@ -366,7 +354,8 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     _check_arguments(args)
     arrays = load_npz(args.data)
     if args.model in HOMOGENEOUS:
-        _check_xy(arrays, args.data, {"X", "y"}, args.model)
+        _check_xy(arrays, args.data)
+        _warn_unknown(arrays, args.data, {"X", "y"}, args.model)
     elif args.model != "factorized":
         _check_arrays(args, arrays, args.data)
     if args.json and args.json != "-":

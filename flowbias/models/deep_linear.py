@@ -6,9 +6,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, as_positive_scalar, check_int
+from .._validation import as_matrix_chain, as_positive_scalar, check_int
 from ._base import AbstractLinearModel
-from .homogeneous import AbstractHomogeneousModel
+from ._chain import chain_product, chain_rate
+from .homogeneous import AbstractHomogeneousModel, initial_scale
 
 
 def _layer_shapes(d: int, depth: int, width: int) -> list[tuple[int, int]]:
@@ -54,15 +55,7 @@ class DeepLinearNetwork(AbstractLinearModel, AbstractHomogeneousModel):
     layers0: tuple[Float[Array, "r c"], ...]
 
     def __init__(self, layers0):
-        if not isinstance(layers0, list | tuple) or len(layers0) == 0:
-            raise TypeError("`layers0` must be a non-empty list of matrices W_1(0), ..., W_L(0).")
-        ws = tuple(as_float_array(w, f"layers0[{j}]", ndim=2) for j, w in enumerate(layers0))
-        for j in range(1, len(ws)):
-            if ws[j].shape[1] != ws[j - 1].shape[0]:
-                raise ValueError(
-                    f"`layers0[{j}]` has {ws[j].shape[1]} columns but `layers0[{j - 1}]` has "
-                    f"{ws[j - 1].shape[0]} rows; consecutive layers must chain (W_1 first)."
-                )
+        ws = as_matrix_chain(layers0, "layers0")
         if ws[-1].shape[0] != 1:
             raise ValueError(
                 f"the last layer must have one row (a scalar output); `layers0[{len(ws) - 1}]` "
@@ -118,10 +111,7 @@ class DeepLinearNetwork(AbstractLinearModel, AbstractHomogeneousModel):
 
     @staticmethod
     def _chain(params):
-        P = params[0]
-        for W in params[1:]:
-            P = W @ P
-        return P
+        return chain_product(params)
 
     def predictor(self, params) -> Float[Array, " d"]:
         return self._chain(params)[0]
@@ -130,16 +120,12 @@ class DeepLinearNetwork(AbstractLinearModel, AbstractHomogeneousModel):
         return self.depth * self._chain(tuple(jnp.abs(W) for W in params))[0]
 
     def parameter_scale(self, X, y) -> Float[Array, ""]:
-        init = jnp.max(jnp.stack([jnp.max(jnp.abs(W)) for W in self.layers0]))
-        return jnp.where(init > 0, init, 1.0)
+        return initial_scale(self.layers0)
 
     def time_scale(self, X) -> Float[Array, ""]:
         # The end-to-end vector moves at rate sum_j prod_{i != j} ||W_i||_2^2 times the
         # gradient at the start: its inverse.
-        norms = jnp.stack([jnp.linalg.norm(W, 2) ** 2 for W in self.layers0])
-        k = self.depth
-        rate = sum(jnp.prod(jnp.delete(norms, j)) if k > 1 else 1.0 for j in range(k))
-        return jnp.maximum(1.0 / rate, 1.0)
+        return jnp.maximum(1.0 / chain_rate(self.layers0), 1.0)
 
     def alignment(self, params) -> Float[Array, " L"]:
         r"""Per layer, $1 - \|W_j\|_2^2/\|W_j\|_F^2$ (one minus the share of the top singular

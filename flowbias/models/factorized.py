@@ -11,9 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, as_positive_scalar, check_int
+from .._validation import as_matrix_chain, as_positive_scalar, check_int
 from ..data import AbstractMeasurements
 from ._base import AbstractModel
+from ._chain import chain_product, chain_rate
 
 
 class AbstractMatrixModel(AbstractModel):
@@ -105,15 +106,7 @@ class MatrixFactorization(AbstractMatrixModel):
     symmetric: bool = eqx.field(static=True)
 
     def __init__(self, factors0, *, symmetric: bool = False):
-        if not isinstance(factors0, list | tuple) or len(factors0) == 0:
-            raise TypeError("`factors0` must be a non-empty list of matrices W_1(0), ..., W_K(0).")
-        fs = tuple(as_float_array(f, f"factors0[{j}]", ndim=2) for j, f in enumerate(factors0))
-        for j in range(1, len(fs)):
-            if fs[j].shape[1] != fs[j - 1].shape[0]:
-                raise ValueError(
-                    f"`factors0[{j}]` has {fs[j].shape[1]} columns but `factors0[{j - 1}]` has "
-                    f"{fs[j - 1].shape[0]} rows; consecutive factors must chain (W_1 first)."
-                )
+        fs = as_matrix_chain(factors0, "factors0", what="factors")
         self.factors0 = fs
         self.symmetric = bool(symmetric)
         d1 = fs[-1].shape[0]
@@ -163,10 +156,7 @@ class MatrixFactorization(AbstractMatrixModel):
 
     @staticmethod
     def _chain(params):
-        P = params[0]
-        for F in params[1:]:
-            P = F @ P
-        return P
+        return chain_product(params)
 
     def end_to_end(self, params):
         P = self._chain(params)
@@ -187,10 +177,9 @@ class MatrixFactorization(AbstractMatrixModel):
     def time_scale(self, X):
         # The end-to-end matrix moves at rate sum_j prod_{i != j} ||W_i||_2^2 times the
         # gradient at the start (twice the chain's for P P^T): its inverse.
-        norms = jnp.stack([jnp.linalg.norm(F, 2) ** 2 for F in self.factors0])
-        k = len(self.factors0)
-        rate = sum(jnp.prod(jnp.delete(norms, j)) if k > 1 else 1.0 for j in range(k))
+        rate = chain_rate(self.factors0)
         if self.symmetric:
+            norms = jnp.stack([jnp.linalg.norm(F, 2) ** 2 for F in self.factors0])
             rate = 2.0 * rate * jnp.prod(norms)
         return jnp.maximum(1.0 / rate, 1.0)
 

@@ -16,7 +16,29 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Array, Float, PyTree
 
+from ..data import AbstractMeasurements
 from ._base import AbstractModel
+
+
+def initial_scale(params: PyTree) -> Float[Array, ""]:
+    """The largest initial parameter in absolute value (1 if all are zero): the scale the
+    solver's absolute tolerance is taken relative to."""
+    init = jnp.max(jnp.stack([jnp.max(jnp.abs(v)) for v in jax.tree.leaves(params)]))
+    return jnp.where(init > 0, init, 1.0)
+
+
+def check_inputs(X, dim: int, what: str) -> None:
+    """Raise unless `X` is an (n, dim) matrix of inputs (not a measurement operator)."""
+    if isinstance(X, AbstractMeasurements):
+        raise TypeError(
+            f"`X` must be an (n, {dim}) matrix of inputs for {what}; got a measurement "
+            f"operator ({type(X).__name__})."
+        )
+    if X.ndim != 2 or X.shape[1] != dim:
+        raise ValueError(
+            f"`X` must have shape (n, {dim}) for {what} (d = {dim} from its initial "
+            f"weights); got shape {tuple(X.shape)}. Fix: one row per data point, d columns."
+        )
 
 
 class AbstractHomogeneousModel(AbstractModel):

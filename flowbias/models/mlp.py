@@ -7,10 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import as_float_array, as_positive_scalar, check_int
-from ..data import AbstractMeasurements
+from .._validation import as_matrix_chain, as_positive_scalar, check_int
 from .activations import AbstractActivation, ReLU
-from .homogeneous import AbstractHomogeneousModel
+from .homogeneous import AbstractHomogeneousModel, check_inputs, initial_scale
 
 
 class HomogeneousMLP(AbstractHomogeneousModel):
@@ -44,13 +43,7 @@ class HomogeneousMLP(AbstractHomogeneousModel):
                 "`layers0` must be a list of at least two matrices W_1(0), ..., W_L(0) (one "
                 "layer is a linear model: use fb.LinearModel)."
             )
-        ws = tuple(as_float_array(w, f"layers0[{j}]", ndim=2) for j, w in enumerate(layers0))
-        for j in range(1, len(ws)):
-            if ws[j].shape[1] != ws[j - 1].shape[0]:
-                raise ValueError(
-                    f"`layers0[{j}]` has {ws[j].shape[1]} columns but `layers0[{j - 1}]` has "
-                    f"{ws[j - 1].shape[0]} rows; consecutive layers must chain (W_1 first)."
-                )
+        ws = as_matrix_chain(layers0, "layers0")
         if ws[-1].shape[0] != 1:
             raise ValueError(
                 f"the last layer must be a row (a scalar output); got shape {ws[-1].shape}."
@@ -113,20 +106,10 @@ class HomogeneousMLP(AbstractHomogeneousModel):
         return (params[-1] @ H)[0]
 
     def parameter_scale(self, X, y) -> Float[Array, ""]:
-        init = jnp.max(jnp.stack([jnp.max(jnp.abs(W)) for W in self.layers0]))
-        return jnp.where(init > 0, init, 1.0)
+        return initial_scale(self.layers0)
 
     def time_scale(self, X) -> Float[Array, ""]:
         return jnp.ones((), jnp.result_type(float))
 
     def check_data(self, X) -> None:
-        if isinstance(X, AbstractMeasurements):
-            raise TypeError(
-                f"`X` must be an (n, {self.dim}) matrix of inputs for this MLP; got a "
-                f"measurement operator ({type(X).__name__})."
-            )
-        if X.ndim != 2 or X.shape[1] != self.dim:
-            raise ValueError(
-                f"`X` must be an (n, {self.dim}) matrix of inputs for this MLP (d = {self.dim} "
-                f"from layers0[0]); got shape {tuple(X.shape)}."
-            )
+        check_inputs(X, self.dim, "this MLP")

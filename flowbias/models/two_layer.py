@@ -8,9 +8,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._validation import as_float_array, as_positive_scalar, check_int
-from ..data import AbstractMeasurements
 from .activations import AbstractActivation, AbstractKinkedActivation, LeakyReLU, ReLU
-from .homogeneous import AbstractHomogeneousModel
+from .homogeneous import AbstractHomogeneousModel, check_inputs, initial_scale
 
 
 class TwoLayerNetwork(AbstractHomogeneousModel):
@@ -184,20 +183,10 @@ class TwoLayerNetwork(AbstractHomogeneousModel):
         return jnp.all(X @ W.T <= floor * scale, axis=1)
 
     def parameter_scale(self, X, y) -> Float[Array, ""]:
-        init = jnp.maximum(jnp.max(jnp.abs(self.W0)), jnp.max(jnp.abs(self.a0)))
-        return jnp.where(init > 0, init, 1.0)
+        return initial_scale((self.W0, self.a0))
 
     def time_scale(self, X) -> Float[Array, ""]:
         return jnp.ones((), jnp.result_type(float))
 
     def check_data(self, X) -> None:
-        if isinstance(X, AbstractMeasurements):
-            raise TypeError(
-                "TwoLayerNetwork takes data as an (n, d) matrix `X` of inputs; got a "
-                f"measurement operator ({type(X).__name__})."
-            )
-        if X.ndim != 2 or X.shape[1] != self.dim:
-            raise ValueError(
-                f"`X` must have shape (n, {self.dim}) for this network (d = {self.dim} from "
-                f"W0); got shape {tuple(X.shape)}. Fix: one row per data point, d columns."
-            )
+        check_inputs(X, self.dim, "this two-layer network")

@@ -9,8 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validation import check_int
-from ..data import AbstractMeasurements
-from .homogeneous import AbstractHomogeneousModel
+from .homogeneous import AbstractHomogeneousModel, check_inputs, initial_scale
 
 
 class HomogeneousNetwork(AbstractHomogeneousModel):
@@ -126,20 +125,10 @@ class HomogeneousNetwork(AbstractHomogeneousModel):
                 )
 
     def parameter_scale(self, X, y) -> Float[Array, ""]:
-        init = jnp.max(
-            jnp.stack([jnp.max(jnp.abs(v)) for v in jax.tree.leaves(self.init_params())])
-        )
-        return jnp.where(init > 0, init, 1.0)
+        return initial_scale(self.init_params())
 
     def time_scale(self, X) -> Float[Array, ""]:
         return jnp.ones((), jnp.result_type(float))
 
     def check_data(self, X) -> None:
-        if isinstance(X, AbstractMeasurements):
-            raise TypeError(
-                f"`X` must be an (n, {self.dim}) matrix of inputs; got a measurement operator."
-            )
-        if X.ndim != 2 or X.shape[1] != self.dim:
-            raise ValueError(
-                f"`X` must have shape (n, {self.dim}) for this network; got {tuple(X.shape)}."
-            )
+        check_inputs(X, self.dim, "this network")
