@@ -17,6 +17,7 @@ $V^\perp$ growing like $\hat w_S \log t$.
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float
@@ -84,30 +85,32 @@ def _certify_rest(Z_rest: np.ndarray) -> float:
     )
 
 
+def _total_loss(loss, A, c):
+    return jnp.sum(jnp.exp(loss.log_ell(A @ c)))
+
+
+# The data go in as arguments (one compilation per loss and shape, not per call).
+_total = eqx.filter_jit(_total_loss)
+_grad = eqx.filter_jit(lambda loss, A, c: jax.grad(_total_loss, argnums=2)(loss, A, c))
+_hess = eqx.filter_jit(lambda loss, A, c: jax.hessian(_total_loss, argnums=2)(loss, A, c))
+
+
 def _minimise_on_span(loss, Z_rest: np.ndarray, basis: np.ndarray) -> tuple[np.ndarray, float]:
     r"""Damped Newton for $\min_c \sum_i \ell(z_i \cdot Bc)$ over the coordinates c of V (strictly
     convex and coercive there); returns $w = Bc$ and the relative gradient norm."""
-    import jax
-
-    A = Z_rest @ basis  # (m, r): margins are A c
-
-    def total(c):
-        return jnp.sum(jnp.exp(loss.log_ell(A @ c)))
-
-    grad = jax.jit(jax.grad(total))
-    hess = jax.jit(jax.hessian(total))
+    A = jnp.asarray(Z_rest @ basis)  # (m, r): margins are A c
     c = np.zeros(basis.shape[1])
-    scale = float(np.sum(np.linalg.norm(A, axis=1)))
+    scale = float(np.sum(np.linalg.norm(Z_rest @ basis, axis=1)))
     for _ in range(200):
-        g = np.asarray(grad(c))
+        g = np.asarray(_grad(loss, A, c))
         if np.linalg.norm(g) <= 1e-15 * scale:
             break
-        step = np.linalg.solve(np.asarray(hess(c)), g)
-        f0, t = float(total(c)), 1.0
-        while float(total(c - t * step)) > f0 - 0.25 * t * (g @ step) and t > 1e-12:
+        step = np.linalg.solve(np.asarray(_hess(loss, A, c)), g)
+        f0, t = float(_total(loss, A, c)), 1.0
+        while float(_total(loss, A, c - t * step)) > f0 - 0.25 * t * (g @ step) and t > 1e-12:
             t *= 0.5
         c = c - t * step
-    g = np.asarray(grad(c))
+    g = np.asarray(_grad(loss, A, c))
     return basis @ c, float(np.linalg.norm(g) / scale)
 
 
