@@ -17,9 +17,11 @@ def test_two_opposite_points_need_two_neurons():
     assert float(np.sum(np.abs(sol.weights))) == pytest.approx(1.0, abs=1e-9)
 
 
-def test_refuses_a_grid_in_higher_dimension():
+def test_refuses_a_grid_in_higher_dimension_and_zero_directions():
     with pytest.raises(ValueError, match="directions"):
         fb.f1_max_margin(np.ones((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="non-zero"):
+        fb.f1_max_margin(np.eye(2), np.ones(2), directions=np.zeros((4, 2)))
 
 
 def test_a_wide_relu_network_reaches_the_f1_max_margin():

@@ -109,6 +109,8 @@ def test_kkt_certificate_rejects_a_separating_direction_that_is_not_max_margin()
     model = fb.DeepLinearNetwork([other[None, :]])
     cert = fb.max_margin_kkt(model, model.init_params(), SEP.X, SEP.y)
     assert cert.residual >= 1e-2
+    with pytest.raises(ValueError, match="NaN or inf"):
+        fb.max_margin_kkt(model, np.full(3, np.nan), SEP.X, SEP.y)
     bad = fb.max_margin_kkt(model, [-other[None, :]], SEP.X, SEP.y)  # misclassifies
     assert float(bad.feasibility) == np.inf and np.isnan(float(bad.stationarity))
 

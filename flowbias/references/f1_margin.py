@@ -67,7 +67,13 @@ def f1_max_margin(X, y, *, directions=None, num_directions: int = 720) -> F1Marg
         theta = np.asarray(directions, dtype=np.float64)
         if theta.ndim != 2 or theta.shape[1] != d:
             raise ValueError(f"`directions` must have shape (K, {d}); got {theta.shape}.")
-        theta = theta / np.linalg.norm(theta, axis=1, keepdims=True)
+        norms = np.linalg.norm(theta, axis=1, keepdims=True)
+        if not (np.all(np.isfinite(theta)) and np.all(norms > 0)):
+            raise ValueError(
+                "`directions` must be finite and non-zero (each row is normalised to a unit "
+                "neuron direction). Fix: drop zero rows."
+            )
+        theta = theta / norms
     K = theta.shape[0]
     Phi = yn[:, None] * np.maximum(Xn @ theta.T, 0.0)  # (n, K): y_i relu(theta_j . x_i)
     n = Phi.shape[0]

@@ -83,6 +83,11 @@ def max_margin_kkt(model: AbstractHomogeneousModel, theta, X, y) -> KKTCertifica
     if not isinstance(theta, jax.Array | np.ndarray) or np.ndim(theta) != 1:
         theta = model.flat(theta)
     theta = jnp.asarray(theta, dtype=jnp.float64)
+    if not bool(jnp.all(jnp.isfinite(theta))):
+        raise ValueError(
+            "`theta` contains NaN or inf. Fix: pass the parameters of a run that succeeded "
+            "(a failed run's end point may not be finite)."
+        )
     size = model.flat(model.init_params()).shape[0]
     if theta.shape != (size,):
         raise ValueError(
