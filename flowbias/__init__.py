@@ -45,6 +45,7 @@ from .early_stopping import (  # noqa: E402
 from .exact import ExactLinearSolver as ExactLinearSolver  # noqa: E402
 from .flows import (  # noqa: E402
     AbstractFlow as AbstractFlow,
+    AbstractGradientFlow as AbstractGradientFlow,
     AbstractTime as AbstractTime,
     DualFlow as DualFlow,
     EndToEndFlow as EndToEndFlow,

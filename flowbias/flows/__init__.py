@@ -1,4 +1,4 @@
-from ._base import AbstractFlow as AbstractFlow
+from ._base import AbstractFlow as AbstractFlow, AbstractGradientFlow as AbstractGradientFlow
 from .dual import DualFlow as DualFlow
 from .end_to_end import EndToEndFlow as EndToEndFlow
 from .gradient import GradientFlow as GradientFlow, NormalisedGradientFlow as NormalisedGradientFlow

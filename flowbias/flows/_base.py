@@ -85,3 +85,14 @@ class AbstractFlow(eqx.Module):
 
     def check(self, model: AbstractModel, loss: AbstractLoss) -> None:
         """Raise a clear error if this flow cannot run this model/loss pair."""
+
+
+class AbstractGradientFlow(AbstractFlow):
+    """A flow that follows the Euclidean gradient of the loss in the model's parameters, up to
+    a positive change of time: gradient flow itself, its loss-normalised variant, and the
+    reductions of gradient flow that integrate the same path in other variables (the dual
+    flow of a mirror model, the end-to-end flow of a balanced factorisation).
+
+    The implicit-bias theorems of gradient flow apply to every member; flows of another
+    geometry (mirror, steepest descent in another norm) are not members, and have theorems
+    of their own (see [`register_theorem`][flowbias.limits.register_theorem])."""

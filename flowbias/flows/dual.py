@@ -5,10 +5,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..models import AbstractMirrorModel
-from ._base import AbstractFlow
+from ._base import AbstractGradientFlow
 
 
-class DualFlow(AbstractFlow):
+class DualFlow(AbstractGradientFlow):
     r"""Gradient flow of a mirror model, integrated in its dual variable $\nu\in\mathbb{R}^n$.
 
     For a model with link $h$ (so $w(t) = h(\xi(t))$, $\xi = -\int_0^t\nabla_w L$) and a loss

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 
 from ..data import adjoint
 from ..models import MatrixFactorization
-from ._base import AbstractFlow
+from ._base import AbstractGradientFlow
 
 
 def _gram_power(U, sig, p: float):
@@ -16,7 +16,7 @@ def _gram_power(U, sig, p: float):
     return (U * sig ** (2 * p)) @ U.T
 
 
-class EndToEndFlow(AbstractFlow):
+class EndToEndFlow(AbstractGradientFlow):
     r"""Gradient flow of a balanced depth-$N$ factorisation $W = W_N\cdots W_1$, integrated
     in the end-to-end matrix $W$ alone:
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._base import AbstractFlow
+from ._base import AbstractFlow, AbstractGradientFlow
 
 
 def _scaled_param_grad(model, loss, params, X, y, log_scale, *, normalise: bool):
@@ -40,7 +40,7 @@ class AbstractParameterFlow(AbstractFlow):
         return model.parameter_scale(X, y)
 
 
-class GradientFlow(AbstractParameterFlow):
+class GradientFlow(AbstractParameterFlow, AbstractGradientFlow):
     r"""Gradient flow $\dot\theta = -\nabla_\theta L(\theta)$ on the model's parameters.
 
     This is the ground truth of every implicit-bias theorem: it makes no use of any mirror
@@ -53,7 +53,7 @@ class GradientFlow(AbstractParameterFlow):
         return _scaled_param_grad(model, loss, state, X, y, time.log_dt_ds(s), normalise=False)
 
 
-class NormalisedGradientFlow(AbstractParameterFlow):
+class NormalisedGradientFlow(AbstractParameterFlow, AbstractGradientFlow):
     r"""Gradient flow with step size proportional to $1/L$:
     $\dot\theta = -\nabla_\theta L(\theta) / L(\theta)$.
 

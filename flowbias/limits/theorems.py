@@ -15,7 +15,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 from ..data import validate_data
-from ..flows import AbstractFlow, GradientFlow
+from ..flows import AbstractFlow, AbstractGradientFlow, GradientFlow
 from ..losses import AbstractLoss
 from ..models import AbstractModel
 from ..solution import FlowSolution
@@ -23,29 +23,37 @@ from ._base import PredictedLimit
 
 
 Theorem = Callable[[AbstractModel, AbstractLoss, AbstractFlow, Array, Array], PredictedLimit]
-_THEOREMS: dict[tuple[type, type], Theorem] = {}
+_THEOREMS: dict[tuple[type, type, type], Theorem] = {}
 
 
-def register_theorem(model_type: type, loss_type: type) -> Callable[[Theorem], Theorem]:
+def register_theorem(
+    model_type: type, loss_type: type, flow_type: type = AbstractGradientFlow
+) -> Callable[[Theorem], Theorem]:
     """Register `theorem(model, loss, flow, X, y) -> PredictedLimit` for these classes (and
-    their subclasses, unless a more specific entry exists)."""
+    their subclasses, unless a more specific entry exists).
+
+    `flow_type` says which dynamics the theorem is about: by default the gradient flows
+    ([`AbstractGradientFlow`][flowbias.AbstractGradientFlow], whatever variables they are
+    integrated in); a flow of another geometry (a mirror flow, steepest descent in another
+    norm) registers its own theorems, and never inherits gradient flow's."""
 
     def wrap(theorem: Theorem) -> Theorem:
-        _THEOREMS[model_type, loss_type] = theorem
+        _THEOREMS[model_type, loss_type, flow_type] = theorem
         return theorem
 
     return wrap
 
 
-def _lookup(model: AbstractModel, loss: AbstractLoss) -> Theorem:
+def _lookup(model: AbstractModel, loss: AbstractLoss, flow: AbstractFlow) -> Theorem:
     for m in type(model).__mro__:
         for ell in type(loss).__mro__:
-            if (m, ell) in _THEOREMS:
-                return _THEOREMS[m, ell]
+            for f in type(flow).__mro__:
+                if (m, ell, f) in _THEOREMS:
+                    return _THEOREMS[m, ell, f]
     raise NotImplementedError(
         f"no predicted limit is implemented for {type(model).__name__} with "
-        f"{type(loss).__name__}. Fix: compare with `flowsolve` directly, or register a theorem "
-        "with `flowbias.limits.register_theorem`."
+        f"{type(loss).__name__} under {type(flow).__name__}. Fix: compare with `flowsolve` "
+        "directly, or register a theorem with `flowbias.limits.register_theorem`."
     )
 
 
@@ -100,7 +108,9 @@ def predicted_limit(
         raise TypeError("pass the data `X` and `y` (or a FlowSolution alone).")
     X, y = validate_data(X, y, model=model, loss=loss)
     flow = GradientFlow() if flow is None else flow
-    return _lookup(model, loss)(model, loss, flow, X, y)
+    if not isinstance(flow, AbstractFlow):
+        raise TypeError(f"`flow` must be a flowbias flow; got {type(flow).__name__}.")
+    return _lookup(model, loss, flow)(model, loss, flow, X, y)
 
 
 def _observable_of(x) -> Array:
