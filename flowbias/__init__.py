@@ -52,7 +52,9 @@ from .flows import (  # noqa: E402
     GradientFlow as GradientFlow,
     LinearTime as LinearTime,
     LogTime as LogTime,
+    MirrorFlow as MirrorFlow,
     NormalisedGradientFlow as NormalisedGradientFlow,
+    SteepestDescentFlow as SteepestDescentFlow,
 )
 from .limits import (  # noqa: E402
     Comparison as Comparison,
@@ -96,18 +98,31 @@ from .models import (  # noqa: E402
     RescaledDiagonalNetwork as RescaledDiagonalNetwork,
     TwoLayerNetwork as TwoLayerNetwork,
 )
+from .potentials import (  # noqa: E402
+    AbstractPotential as AbstractPotential,
+    FunctionPotential as FunctionPotential,
+    HyperbolicEntropy as HyperbolicEntropy,
+    NegativeEntropy as NegativeEntropy,
+    PNormPotential as PNormPotential,
+    SymbolicPotential as SymbolicPotential,
+    parse_potential as parse_potential,
+)
 from .references import (  # noqa: E402
+    BregmanProjection as BregmanProjection,
     F1MarginSolution as F1MarginSolution,
     KKTCertificate as KKTCertificate,
+    LpMarginSolution as LpMarginSolution,
     NonSeparableError as NonSeparableError,
     NuclearNormSolution as NuclearNormSolution,
     SeparabilityReport as SeparabilityReport,
     SeparableSplit as SeparableSplit,
     SVMSolution as SVMSolution,
+    bregman_projection as bregman_projection,
     check_separable as check_separable,
     f1_max_margin as f1_max_margin,
     hard_margin_svm as hard_margin_svm,
     least_squares_limit as least_squares_limit,
+    lp_max_margin as lp_max_margin,
     max_margin_kkt as max_margin_kkt,
     min_l1_interpolator as min_l1_interpolator,
     min_l2_interpolator as min_l2_interpolator,

@@ -40,13 +40,13 @@ _DEFAULT_T1_CLASSIFICATION = 1e100
 _DEFAULT_STOP_RATIO = 1e-20
 
 
-def _default_log_t1(model: AbstractModel, loss: AbstractLoss, X) -> float:
+def _default_log_t1(model: AbstractModel, loss: AbstractLoss, X, flow: AbstractFlow) -> float:
     if loss.is_classification:
         return math.log(_DEFAULT_T1_CLASSIFICATION)
     eig = gram_eigenvalues(X)  # of X X^T (or the operator's Gram matrix), on rescaled data
     positive = eig[eig > eig.max() * 1e-12]
     log_lam = math.log(float(positive.min()) / eig.size) if positive.size else 0.0
-    log_t1 = math.log(60.0) - log_lam + math.log(float(model.time_scale(X)))
+    log_t1 = math.log(60.0) - log_lam + math.log(float(flow.time_scale(model, X)))
     if not log_t1 < math.log(np.finfo(np.float64).max):
         raise ValueError(
             f"the default horizon for these data is t1 = 1e{log_t1 / math.log(10):.0f}, beyond "
@@ -56,21 +56,25 @@ def _default_log_t1(model: AbstractModel, loss: AbstractLoss, X) -> float:
     return log_t1
 
 
-def default_t1(model: AbstractModel, loss: AbstractLoss, X: ArrayLike) -> float:
+def default_t1(
+    model: AbstractModel, loss: AbstractLoss, X: ArrayLike, *, flow: AbstractFlow | None = None
+) -> float:
     r"""A horizon at which the flow has converged to the tolerances `flowsolve` targets.
 
     Classification losses: $t_1 = 10^{100}$ (the flow never stops; in log time this costs
     a few hundred steps). Square loss: the residual of a linear model decays at least like
     $e^{-\lambda t}$ with $\lambda$ the smallest non-zero eigenvalue of $XX^\top/n$, so
     $t_1 = 60/\lambda$ leaves a factor $e^{-60}\approx 10^{-26}$; slower parametrisations
-    multiply it by their [`time_scale`][flowbias.AbstractModel.time_scale]. The eigenvalues
+    multiply it by their [`time_scale`][flowbias.AbstractModel.time_scale] (for a flow of
+    another geometry, by the flow's [`time_scale`][flowbias.AbstractFlow.time_scale]; pass it
+    as `flow`). The eigenvalues
     are computed on $X/\max|X|$ and rescaled, so tiny or huge data do not underflow. For a
     measurement operator $\lambda$ comes from the Gram matrix $\langle A_k, A_l\rangle / n$.
 
     Raises `ValueError` if the horizon is beyond the float64 range.
     """
     X = as_data(X)
-    return math.exp(_default_log_t1(model, loss, X))
+    return math.exp(_default_log_t1(model, loss, X, GradientFlow() if flow is None else flow))
 
 
 # ---- the integration ------------------------------------------------------------------------
@@ -236,7 +240,7 @@ def _save_grid(time: AbstractTime, log_t1, ts, num_save: int):
     return log_ts, time.s_of_log_t(log_ts)
 
 
-def _horizon(model, loss, X, t1, log_t1, ts):
+def _horizon(model, loss, X, t1, log_t1, ts, flow):
     """log t1 as a float64 array, validated; `claims` is whether the default was used."""
     if t1 is not None and log_t1 is not None:
         raise ValueError("pass `t1` or `log_t1`, not both.")
@@ -249,7 +253,7 @@ def _horizon(model, loss, X, t1, log_t1, ts):
         if t1 is None:
             if not _concrete(X):
                 return jnp.asarray(math.log(_DEFAULT_T1_CLASSIFICATION)), False
-            return jnp.asarray(_default_log_t1(model, loss, X)), not loss.is_classification
+            return jnp.asarray(_default_log_t1(model, loss, X, flow)), not loss.is_classification
         t1 = as_float_array(t1, "t1", ndim=0)
         if is_concrete(t1) and not float(t1) > 0:
             raise ValueError(f"`t1` must be > 0; got {float(t1)!r}. Fix: pass e.g. t1=1e100.")
@@ -488,7 +492,7 @@ def flowsolve(
     if ts is not None:
         ts = as_float_array(ts, "ts", ndim=1)
 
-    log_t1, claims = _horizon(model, loss, X, t1, log_t1, ts)
+    log_t1, claims = _horizon(model, loss, X, t1, log_t1, ts, flow)
     if require_convergence is not None:
         if not isinstance(require_convergence, bool):
             raise TypeError(

@@ -343,3 +343,46 @@ def verify_staircase_sympy(X, y, times, saddles):
                 assert -s[i] * gn[i] <= 0  # moving beta_i its allowed way cannot lower L
     assert all(v == 0 for v in G * sp.Matrix(list(saddles[-1])) - b)
     return len(times) - 1
+
+
+# ---- other geometries: mirror flows and steepest descent (written out with cvxpy) -----------
+
+
+def bregman_pnorm_cvxpy(X, y, w0, p: float) -> np.ndarray:
+    """argmin D_psi(w, w0) s.t. Xw = y, psi = ||w||_p^p / p: min psi(w) - <grad psi(w0), w>."""
+    z0 = np.sign(w0) * np.abs(w0) ** (p - 1)
+    w = cp.Variable(X.shape[1])
+    objective = cp.sum(cp.power(cp.abs(w), p)) / p - z0 @ w
+    cp.Problem(cp.Minimize(objective), [X @ w == y]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
+    return np.asarray(w.value)
+
+
+def bregman_entropy_cvxpy(X, y, w0) -> np.ndarray:
+    """argmin KL(w, w0) = sum w log(w / w0) - w + w0 s.t. Xw = y, w > 0 (exponential cone)."""
+    w = cp.Variable(X.shape[1])
+    objective = -cp.sum(cp.entr(w)) - cp.sum(w) - np.log(w0) @ w
+    cp.Problem(cp.Minimize(objective), [X @ w == y]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
+    return np.asarray(w.value)
+
+
+def lp_margin_cvxpy(X, y, p: float) -> np.ndarray:
+    """argmin ||w||_p s.t. y_i x_i.w >= 1."""
+    Z = y[:, None] * X
+    w = cp.Variable(X.shape[1])
+    cp.Problem(cp.Minimize(cp.norm(w, p)), [Z @ w >= 1]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
+    return np.asarray(w.value)
+
+
+def positive_regression(n: int, d: int, seed: int) -> RegressionProblem:
+    """Targets reachable with w > 0 (y = X w_plus, w_plus > 0) and a positive w0: for the
+    entropy potential."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_plus = rng.uniform(0.5, 1.5, size=d)
+    return RegressionProblem(f"positive({n},{d},{seed})", X, X @ w_plus, rng.uniform(0.2, 1, d))

@@ -83,6 +83,12 @@ class AbstractFlow(eqx.Module):
         model's `stiff_parameter_flow`."""
         return model.stiff_parameter_flow
 
+    def time_scale(self, model: AbstractModel, X) -> Float[Array, ""]:
+        """How much slower than gradient flow of a linear model this flow fits (>= 1), which
+        sets the default horizon of the square loss. Flows on the parameters inherit the
+        model's [`time_scale`][flowbias.AbstractModel.time_scale]."""
+        return model.time_scale(X)
+
     def check(self, model: AbstractModel, loss: AbstractLoss) -> None:
         """Raise a clear error if this flow cannot run this model/loss pair."""
 

@@ -2,6 +2,7 @@
 
 from . import (  # register theorems
     diagonal as diagonal,
+    geometry as geometry,
     homogeneous as homogeneous,
     linear as linear,
     matrix as matrix,

@@ -1,8 +1,13 @@
 """Predicted limits ("references") computed independently of the flows."""
 
+from .bregman import (
+    BregmanProjection as BregmanProjection,
+    bregman_projection as bregman_projection,
+)
 from .errors import LimitError as LimitError
 from .f1_margin import F1MarginSolution as F1MarginSolution, f1_max_margin as f1_max_margin
 from .kkt import KKTCertificate as KKTCertificate, max_margin_kkt as max_margin_kkt
+from .lp_margin import LpMarginSolution as LpMarginSolution, lp_max_margin as lp_max_margin
 from .min_norm import (
     least_squares_limit as least_squares_limit,
     min_norm_interpolator as min_norm_interpolator,

@@ -36,17 +36,23 @@ class MirrorLimitError(RuntimeError):
         self.steps = steps
 
 
-def _dual(nu, model, X, y):
-    value = model.dual_potential(X.T @ nu) - y @ nu
+def _dual(nu, dual_potential, X, y):
+    value = dual_potential(X.T @ nu) - y @ nu
     return jnp.where(jnp.isfinite(value), value, jnp.inf)
 
 
 @eqx.filter_jit
-def _newton(model, X, y, nu0, rtol, max_steps: int, max_backtracks: int):
+def dual_newton(
+    link, link_derivative, dual_potential, X, y, nu0, rtol, max_steps: int, max_backtracks: int
+):
+    """Minimise D(nu) = H(X^T nu) - <y, nu> by damped Newton, for a link h = grad H given as
+    `link`, its derivative `link_derivative` and `dual_potential` H (functions, or bound
+    methods of a module). Returns (nu, steps, residual ||X h(X^T nu) - y||)."""
+
     def grad_hess(nu):
         xi = X.T @ nu
-        g = X @ model.link(xi) - y
-        Hm = (X * model.link_derivative(xi)) @ X.T
+        g = X @ link(xi) - y
+        Hm = (X * link_derivative(xi)) @ X.T
         return g, Hm
 
     def cond(carry):
@@ -60,14 +66,14 @@ def _newton(model, X, y, nu0, rtol, max_steps: int, max_backtracks: int):
         # alpha, and rounding can make it numerically indefinite.
         step = lx.linear_solve(lx.MatrixLinearOperator(Hm), -g, lx.LU(), throw=False).value
         step = jnp.where(jnp.all(jnp.isfinite(step)), step, -g)
-        f0 = _dual(nu, model, X, y)
+        f0 = _dual(nu, dual_potential, X, y)
         slope = g @ step
 
         def bt_cond(c):
             j, t = c
             # Armijo, with slack for rounding in D once the decrease is below its precision.
             slack = 16 * jnp.finfo(X.dtype).eps * jnp.abs(f0)
-            ok = _dual(nu + t * step, model, X, y) <= f0 + 1e-4 * t * slope + slack
+            ok = _dual(nu + t * step, dual_potential, X, y) <= f0 + 1e-4 * t * slope + slack
             return (j < max_backtracks) & ~ok
 
         def bt_body(c):
@@ -78,7 +84,7 @@ def _newton(model, X, y, nu0, rtol, max_steps: int, max_backtracks: int):
         nu_new = nu + t * step
         # Converged: the constraint residual is below rtol, or full Newton steps have stopped
         # reducing it (it is at its rounding floor).
-        res = jnp.linalg.norm(X @ model.link(X.T @ nu_new) - y)
+        res = jnp.linalg.norm(X @ link(X.T @ nu_new) - y)
         ynorm = jnp.linalg.norm(y)
         floor = (res <= 1e-9 * ynorm) & (t == 1.0) & (res >= 0.5 * res_prev)
         done = (res <= rtol * ynorm) | floor
@@ -124,8 +130,16 @@ def mirror_limit(
                 f"w_i > 0 exists (largest attainable min_i w_i: {report.margin:.3g}). Fix: use "
                 "the untied model w = u^D - v^D (tied=False), or targets in the cone X w, w > 0."
             )
-    nu, k, res = _newton(
-        model, X, y, jnp.zeros(X.shape[0], X.dtype), jnp.asarray(rtol), max_steps, 1000
+    nu, k, res = dual_newton(
+        model.link,
+        model.link_derivative,
+        model.dual_potential,
+        X,
+        y,
+        jnp.zeros(X.shape[0], X.dtype),
+        jnp.asarray(rtol),
+        max_steps,
+        1000,
     )
     if not float(res) <= 1e-9 * float(jnp.linalg.norm(y)):
         rel = float(jnp.linalg.norm(X @ model.link(X.T @ nu) - y) / jnp.linalg.norm(y))
