@@ -11,6 +11,7 @@ _jax.config.update("jax_enable_x64", True)
 
 from . import (  # noqa: E402
     asymptotics as asymptotics,
+    discrete as discrete,
     plotting as plotting,
     problems as problems,
     symbolic as symbolic,
@@ -37,6 +38,7 @@ from .data import (  # noqa: E402
     MatrixCompletion as MatrixCompletion,
     MatrixSensing as MatrixSensing,
 )
+from .discrete import StepSizeOrders as StepSizeOrders, step_size_orders as step_size_orders  # noqa: E402
 from .early_stopping import (  # noqa: E402
     EarlyStopping as EarlyStopping,
     lasso_path as lasso_path,
@@ -53,6 +55,7 @@ from .flows import (  # noqa: E402
     LinearTime as LinearTime,
     LogTime as LogTime,
     MirrorFlow as MirrorFlow,
+    ModifiedGradientFlow as ModifiedGradientFlow,
     NormalisedGradientFlow as NormalisedGradientFlow,
     SteepestDescentFlow as SteepestDescentFlow,
 )
@@ -86,6 +89,7 @@ from .models import (  # noqa: E402
     AbstractMatrixModel as AbstractMatrixModel,
     AbstractMirrorModel as AbstractMirrorModel,
     AbstractModel as AbstractModel,
+    AbstractMonotoneActivation as AbstractMonotoneActivation,
     DeepLinearNetwork as DeepLinearNetwork,
     DiagonalNetwork as DiagonalNetwork,
     HomogeneousMLP as HomogeneousMLP,
@@ -96,6 +100,10 @@ from .models import (  # noqa: E402
     PowerReLU as PowerReLU,
     ReLU as ReLU,
     RescaledDiagonalNetwork as RescaledDiagonalNetwork,
+    Sigmoid as Sigmoid,
+    SingleNeuron as SingleNeuron,
+    Softplus as Softplus,
+    Tanh as Tanh,
     TwoLayerNetwork as TwoLayerNetwork,
 )
 from .potentials import (  # noqa: E402
@@ -114,6 +122,7 @@ from .references import (  # noqa: E402
     LpMarginSolution as LpMarginSolution,
     NonSeparableError as NonSeparableError,
     NuclearNormSolution as NuclearNormSolution,
+    ReLUNeuronSolution as ReLUNeuronSolution,
     SeparabilityReport as SeparabilityReport,
     SeparableSplit as SeparableSplit,
     SVMSolution as SVMSolution,
@@ -130,8 +139,10 @@ from .references import (  # noqa: E402
     min_nuclear_norm as min_nuclear_norm,
     mirror_limit as mirror_limit,
     polynomial_tail_direction as polynomial_tail_direction,
+    relu_neuron_nearest_interpolator as relu_neuron_nearest_interpolator,
     require_separable as require_separable,
     separable_split as separable_split,
+    single_neuron_limit as single_neuron_limit,
 )
 from .results import RESULTS as RESULTS, FlowSolveError as FlowSolveError  # noqa: E402
 from .saddles import (  # noqa: E402

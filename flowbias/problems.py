@@ -26,6 +26,7 @@ __all__ = [
     "low_rank_completion",
     "razin_cohen",
     "saddle_switch_off",
+    "single_neuron_problem",
     "sparse_regression",
 ]
 
@@ -177,3 +178,21 @@ def saddle_switch_off() -> tuple[np.ndarray, np.ndarray]:
     """
     X = np.array([[2, -2, -3, -1], [-1, 2, 0, -3], [-1, 1, 2, 2]], dtype=float)
     return X, np.array([3, -2, 3], dtype=float)
+
+
+def single_neuron_problem(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""A single-neuron regression problem (row L7): i.i.d. standard Gaussian $X$ `(n, d)`, a
+    ground truth $w_\star$ `(d,)` (Gaussian, scaled so that $\max_i |x_i\cdot w_\star| = 1.5$)
+    and an initialisation $w_0 = 0.3\,\mathcal N(0, I_d/d)$ (pre-activations of order 0.3).
+    The caller computes realisable targets $y = \psi(Xw_\star)$: with pre-activations within
+    $\pm 1.5$, tanh targets stay within $\pm 0.91$ and sigmoid targets within $[0.18, 0.82]$,
+    away from saturation. For $n \le d$, $X$ has full row rank almost surely.
+
+    **Returns:** `(X, w_star, w0)`.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_star = rng.normal(size=d)
+    w_star *= 1.5 / np.max(np.abs(X @ w_star))
+    w0 = 0.3 * rng.normal(size=d) / np.sqrt(d)
+    return X, w_star, w0

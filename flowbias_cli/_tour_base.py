@@ -24,11 +24,14 @@ class Check:
 
 @dataclasses.dataclass
 class Entry:
-    """One catalogue row: `run(out_dir, quick)` returns its checks (and saves its figures)."""
+    """One catalogue row: `run(out_dir, quick)` returns its checks (and saves its figures).
+    `in_quick_tour` marks the entries `flowbias tour --quick` runs: one or two per family of
+    results, chosen to finish within a minute on two cores."""
 
     row: str
     title: str
     run: Callable[[Path, bool], list[Check]]
+    in_quick_tour: bool = False
 
 
 def save_figure(fig, path: Path) -> None:

@@ -22,9 +22,12 @@ import numpy as np
 from ._tour_base import Check, Entry, save_figure as _save
 from .tour_asymptotics import ASYMPTOTIC_ENTRIES
 from .tour_diagonal import DIAGONAL_ENTRIES
+from .tour_finite_steps import FINITE_STEP_ENTRIES
+from .tour_geometry import GEOMETRY_ENTRIES
 from .tour_homogeneous import HOMOGENEOUS_ENTRIES
 from .tour_matrix import MATRIX_ENTRIES
 from .tour_saddles import SADDLE_ENTRIES
+from .tour_single_neuron import SINGLE_NEURON_ENTRIES
 
 
 def _l1(out: Path, quick: bool) -> list[Check]:
@@ -104,8 +107,10 @@ def _l2(loss_name: str, t1: float) -> Callable[[Path, bool], list[Check]]:
 
 
 CATALOGUE: list[Entry] = [
-    Entry("L1", "least squares from w0: nearest interpolator", _l1),
-    Entry("L2", "exponential loss, separable: SVM direction", _l2("exp", 1e100)),
+    Entry("L1", "least squares from w0: nearest interpolator", _l1, in_quick_tour=True),
+    Entry(
+        "L2", "exponential loss, separable: SVM direction", _l2("exp", 1e100), in_quick_tour=True
+    ),
     Entry("L2", "logistic loss, separable: SVM direction", _l2("logistic", 1e100)),
     Entry("L2", "exponential loss at t = 1e300", _l2("exp", 1e300)),
     *ASYMPTOTIC_ENTRIES,
@@ -113,6 +118,9 @@ CATALOGUE: list[Entry] = [
     *SADDLE_ENTRIES,
     *MATRIX_ENTRIES,
     *HOMOGENEOUS_ENTRIES,
+    *GEOMETRY_ENTRIES,
+    *SINGLE_NEURON_ENTRIES,
+    *FINITE_STEP_ENTRIES,
 ]
 
 
@@ -158,13 +166,39 @@ def _default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def run_tour(
-    out: Path, *, quick: bool = False, progress: bool = True, jobs: int | None = None
-) -> bool:
-    """Run every catalogue entry; print the table; write figures and `report.json` to `out`.
+def select_entries(rows: str | None, quick: bool) -> list[int]:
+    """The indices of the catalogue entries to run: those of the rows named in `rows`
+    (comma-separated, e.g. `L1,D2`, or `all`), else every entry for the full tour and the
+    entries marked `in_quick_tour` for the quick one."""
+    if rows is None:
+        return [i for i, e in enumerate(CATALOGUE) if e.in_quick_tour or not quick]
+    if rows.strip().lower() == "all":
+        return list(range(len(CATALOGUE)))
+    wanted = {r.strip().upper() for r in rows.split(",") if r.strip()}
+    known = {e.row for e in CATALOGUE}
+    unknown = sorted(wanted - known)
+    if unknown or not wanted:
+        raise ValueError(
+            f"`--rows` names rows the tour does not have: {', '.join(unknown) or rows!r}. "
+            f"Fix: choose among {', '.join(sorted(known))}, or `all`."
+        )
+    return [i for i, e in enumerate(CATALOGUE) if e.row in wanted]
 
-    `jobs` worker processes run the entries side by side (default: one per core, up to 4;
-    1 runs them in this process). Returns whether every check passed."""
+
+def run_tour(
+    out: Path,
+    *,
+    quick: bool = False,
+    rows: str | None = None,
+    progress: bool = True,
+    jobs: int | None = None,
+) -> bool:
+    """Run the catalogue's entries; print the table; write figures and `report.json` to `out`.
+
+    `quick` runs smaller problems, and by default only the entries marked for the quick tour;
+    `rows` picks entries by row (see [`select_entries`][]). `jobs` worker processes run the
+    entries side by side (default: one per core, up to 4; 1 runs them in this process).
+    Returns whether every check passed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -177,24 +211,23 @@ def run_tour(
     start = time.perf_counter()
     started = time.time() - 1.0  # file times: figures of this run, not of an earlier one
     results: dict[int, tuple[list[Check], float]] = {}
-    bar = tqdm(total=len(CATALOGUE), desc="flowbias tour", disable=not progress)
+    chosen = select_entries(rows, quick)
+    bar = tqdm(total=len(chosen), desc="flowbias tour", disable=not progress)
     if jobs == 1:
-        for i in range(len(CATALOGUE)):
+        for i in chosen:
             results[i] = _run_entry(i, str(out), quick)
             bar.update()
     else:
         # "spawn": JAX's runtime threads do not survive a fork.
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {
-                pool.submit(_run_entry, i, str(out), quick): i for i in range(len(CATALOGUE))
-            }
+            futures = {pool.submit(_run_entry, i, str(out), quick): i for i in chosen}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()
     bar.close()
-    checks = [c for i in range(len(CATALOGUE)) for c in results[i][0]]
-    timings = {f"{e.row}: {e.title}": results[i][1] for i, e in enumerate(CATALOGUE)}
+    checks = [c for i in chosen for c in results[i][0]]
+    timings = {f"{CATALOGUE[i].row}: {CATALOGUE[i].title}": results[i][1] for i in chosen}
     print(_table(checks))
     ok = all(c.passed for c in checks)
     report = {

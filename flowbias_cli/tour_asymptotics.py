@@ -124,6 +124,6 @@ def _rate_check(result: str, predicted: str, rate: dict) -> Check:
 
 
 ASYMPTOTIC_ENTRIES = [
-    Entry("L3", "asymptotic form w_hat log t + offsets", _l3_offsets),
+    Entry("L3", "asymptotic form w_hat log t + offsets", _l3_offsets, in_quick_tour=True),
     Entry("L4", "rates: gradient flow and loss-normalised flow", _l4_rates),
 ]

@@ -198,7 +198,7 @@ def _d4_deep(out: Path, quick: bool) -> list[Check]:
 
 DIAGONAL_ENTRIES = [
     Entry("D1", "tied diagonal network: entropy potential", _d1_tied),
-    Entry("D2", "diagonal network depth 2: argmin Q_alpha", _d2_depth2),
+    Entry("D2", "diagonal network depth 2: argmin Q_alpha", _d2_depth2, in_quick_tour=True),
     Entry("D3", "rich and kernel regimes", _d3_regimes),
     Entry("D4", "deeper diagonal networks", _d4_deep),
 ]

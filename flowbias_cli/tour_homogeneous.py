@@ -379,10 +379,20 @@ def _m4_margin_bound(out: Path, quick: bool) -> list[Check]:
 
 
 HOMOGENEOUS_ENTRIES = [
-    Entry("L5", "non-separable data: a finite part and an SVM part", _l5_nonseparable),
+    Entry(
+        "L5",
+        "non-separable data: a finite part and an SVM part",
+        _l5_nonseparable,
+        in_quick_tour=True,
+    ),
     Entry("L5", "polynomial tails: the regularisation path's direction", _l5_polynomial_tail),
-    Entry("M2", "deep linear networks: SVM direction, aligned layers", _m2_deep_linear),
+    Entry(
+        "M2",
+        "deep linear networks: SVM direction, aligned layers",
+        _m2_deep_linear,
+        in_quick_tour=True,
+    ),
     Entry("M3", "homogeneous two-layer net: margins and KKT", _m3_two_layer),
-    Entry("M3", "leaky ReLU on symmetric data: the SVM", _m3_leaky_symmetric),
+    Entry("M3", "leaky ReLU on symmetric data: the SVM", _m3_leaky_symmetric, in_quick_tour=True),
     Entry("M4", "margin bound along a trajectory", _m4_margin_bound),
 ]

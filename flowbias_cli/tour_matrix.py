@@ -203,7 +203,7 @@ def _m1_end_to_end(out: Path, quick: bool) -> list[Check]:
 
 
 MATRIX_ENTRIES = [
-    Entry("M1", "commuting sensing: minimum trace", _m1_commuting),
+    Entry("M1", "commuting sensing: minimum trace", _m1_commuting, in_quick_tour=True),
     Entry("M1", "Razin-Cohen: no norm explains it", _m1_razin_cohen),
     Entry("M1", "deep matrix completion: depth helps", _m1_depth),
     Entry("M1", "end-to-end flow = factored flow", _m1_end_to_end),

@@ -238,7 +238,7 @@ def _d7_early_stopping(out: Path, quick: bool) -> list[Check]:
 
 
 SADDLE_ENTRIES = [
-    Entry("D6", "saddle-to-saddle dynamics as alpha -> 0", _d6_saddles),
+    Entry("D6", "saddle-to-saddle dynamics as alpha -> 0", _d6_saddles, in_quick_tour=True),
     Entry("D6", "incremental learning, depths 2 and 3", _d6_incremental),
     Entry("D7", "label noise and early stopping", _d7_early_stopping),
 ]

@@ -285,7 +285,7 @@ def test_lp_max_margin_at_two_is_the_svm():
     "flow", [fb.MirrorFlow(fb.PNormPotential(1.5)), fb.SteepestDescentFlow(3.0)], ids=str
 )
 def test_separable_direction_is_the_lp_max_margin(flow):
-    p = flow.potential.p if isinstance(flow, fb.MirrorFlow) else flow.p
+    p = float(flow.potential.p if isinstance(flow, fb.MirrorFlow) else flow.p)
     sol = fb.flowsolve(
         fb.LinearModel.zeros(SEP.X.shape[1]), fb.ExponentialLoss(), SEP.X, SEP.y, flow=flow
     )

@@ -2,12 +2,11 @@ r"""Steepest descent with respect to an $\ell_p$ norm, as a flow."""
 
 from __future__ import annotations
 
-import math
-
-import equinox as eqx
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
+from jaxtyping import Array, ArrayLike, Float
 
+from ..potentials.closed_form import check_exponent
 from .gradient import AbstractParameterFlow, _scaled_param_grad
 
 
@@ -58,16 +57,14 @@ class SteepestDescentFlow(AbstractParameterFlow):
     - `p`: the norm's exponent, in (1, inf).
     """
 
-    p: float = eqx.field(static=True)
+    p: Float[Array, ""]
 
-    def __init__(self, p: float):
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 1 < p < math.inf:
-            raise ValueError(
-                f"`p` must be a number in (1, inf); got {p!r}. Fix: p = 1 (coordinate "
-                "descent) and p = inf (sign descent) have discontinuous fields: approach them "
-                "with p = 1.1 or p = 10."
-            )
-        self.p = float(p)
+    def __init__(self, p: float | ArrayLike):
+        self.p = check_exponent(
+            p,
+            "e.g. p = 1.5. p = 1 (coordinate descent) and p = inf (sign descent) have "
+            "discontinuous fields: approach them with p = 1.1 or p = 10.",
+        )
 
     def vector_field(self, s, state, model, loss, time, X, y):
         g = _scaled_param_grad(model, loss, state, X, y, time.log_dt_ds(s), normalise=False)

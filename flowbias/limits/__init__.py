@@ -6,6 +6,7 @@ from . import (  # register theorems
     homogeneous as homogeneous,
     linear as linear,
     matrix as matrix,
+    single_neuron as single_neuron,
 )
 from ._base import (
     DirectionLimit as DirectionLimit,

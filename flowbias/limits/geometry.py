@@ -44,7 +44,7 @@ def mirror_margin_theorem(model, loss, flow, X, y) -> DirectionLimit:
             "p-norm potentials |w|^p/p. Fix: use fb.PNormPotential(p), or compare with "
             "`flowsolve` directly."
         )
-    return _lp_direction(X, y, flow.potential.p, "mirror flow")
+    return _lp_direction(X, y, float(flow.potential.p), "mirror flow")
 
 
 @register_theorem(LinearModel, AbstractClassificationLoss, SteepestDescentFlow)
@@ -55,7 +55,7 @@ def steepest_margin_theorem(model, loss, flow, X, y) -> DirectionLimit:
     ??? cite "Reference"
         Gunasekar, Lee, Soudry & Srebro, *Characterizing Implicit Bias in Terms of
         Optimization Geometry*, ICML 2018, Theorem 5."""
-    return _lp_direction(X, y, flow.p, "steepest descent")
+    return _lp_direction(X, y, float(flow.p), "steepest descent")
 
 
 @register_theorem(LinearModel, SquareLoss, SteepestDescentFlow)
@@ -63,8 +63,8 @@ def steepest_least_squares_theorem(model, loss, flow, X, y) -> PointLimit:
     """Steepest descent in a non-Euclidean norm on least squares has no known closed-form
     limit: it is not the interpolator of least norm (Gunasekar et al., ICML 2018, Sec. 3)."""
     raise LimitError(
-        f"no limit is predicted for steepest descent in the l_{flow.p:g} norm on least "
+        f"no limit is predicted for steepest descent in the l_{float(flow.p):g} norm on least "
         "squares: it depends on the path, and is in general not the interpolator of least "
-        f"l_{flow.p:g} norm (Gunasekar, Lee, Soudry & Srebro, ICML 2018, Sec. 3). Fix: use "
+        f"l_{float(flow.p):g} norm (Gunasekar, Lee, Soudry & Srebro, ICML 2018, Sec. 3). Fix: use "
         "`flowsolve` to see where it goes, or a mirror flow, whose limit is known."
     )

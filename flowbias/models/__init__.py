@@ -19,6 +19,13 @@ from .factorized import (
 from .homogeneous import AbstractHomogeneousModel as AbstractHomogeneousModel
 from .linear import LinearModel as LinearModel
 from .mlp import HomogeneousMLP as HomogeneousMLP
+from .monotone import (
+    AbstractMonotoneActivation as AbstractMonotoneActivation,
+    Sigmoid as Sigmoid,
+    Softplus as Softplus,
+    Tanh as Tanh,
+)
 from .rescaled_diagonal import RescaledDiagonalNetwork as RescaledDiagonalNetwork
+from .single_neuron import SingleNeuron as SingleNeuron
 from .two_layer import TwoLayerNetwork as TwoLayerNetwork
 from .wrapped import HomogeneousNetwork as HomogeneousNetwork

@@ -13,7 +13,13 @@ import math
 import numpy as np
 
 from ..data import AbstractMeasurements
-from ..flows import DualFlow, EndToEndFlow, NormalisedGradientFlow
+from ..flows import (
+    DualFlow,
+    EndToEndFlow,
+    MirrorFlow,
+    NormalisedGradientFlow,
+    SteepestDescentFlow,
+)
 from ..limits import PredictedLimit
 from ..losses import ExponentialLoss, LogisticLoss, PolynomialLoss, SquareLoss
 from ..models import (
@@ -92,6 +98,10 @@ def _loss_words(loss) -> str:
 
 
 def _flow_words(flow) -> str:
+    if isinstance(flow, MirrorFlow):
+        return f", mirror flow, psi = {flow.potential.label}"
+    if isinstance(flow, SteepestDescentFlow):
+        return f", l_{float(flow.p):g} steepest descent"
     for kind, words in (
         (DualFlow, "dual flow"),
         (NormalisedGradientFlow, "normalised flow"),

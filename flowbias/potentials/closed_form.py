@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import math
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_float_array, is_concrete
 from ._base import AbstractPotential
+
+
+def check_exponent(p, fix: str) -> Float[Array, ""]:
+    """`p` as a float64 scalar array, checked to lie in (1, inf) when concrete (an array, so
+    that a sweep over p compiles once)."""
+    if isinstance(p, bool):
+        raise ValueError(f"`p` must be a number in (1, inf); got {p!r}. Fix: {fix}")
+    p = as_float_array(p, "p", ndim=0)
+    if is_concrete(p) and not 1 < float(p) < math.inf:
+        raise ValueError(f"`p` must be a number in (1, inf); got {float(p)!r}. Fix: {fix}")
+    return p
 
 
 class PNormPotential(AbstractPotential):
@@ -33,19 +43,18 @@ class PNormPotential(AbstractPotential):
     - `p`: the exponent, a number in (1, inf).
     """
 
-    p: float = eqx.field(static=True)
+    p: Float[Array, ""]
 
-    def __init__(self, p: float):
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 1 < p < math.inf:
-            raise ValueError(
-                f"`p` must be a number in (1, inf); got {p!r}. Fix: e.g. p=1.5 (p = 1 is not "
-                "strictly convex; approach it with p close to 1)."
-            )
-        self.p = float(p)
+    def __init__(self, p: float | ArrayLike):
+        self.p = check_exponent(
+            p, "e.g. p=1.5 (p = 1 is not strictly convex; approach it with p close to 1)."
+        )
 
     @property
     def label(self) -> str:
-        return f"|w|^{self.p:g}/{self.p:g}"
+        if not is_concrete(self.p):
+            return "|w|^p/p"
+        return f"|w|^{float(self.p):g}/{float(self.p):g}"
 
     @property
     def domain(self) -> tuple[float, float]:

@@ -29,4 +29,9 @@ from .separability import (
     check_separable as check_separable,
     require_separable as require_separable,
 )
+from .single_neuron import (
+    ReLUNeuronSolution as ReLUNeuronSolution,
+    relu_neuron_nearest_interpolator as relu_neuron_nearest_interpolator,
+    single_neuron_limit as single_neuron_limit,
+)
 from .svm import SVMSolution as SVMSolution, hard_margin_svm as hard_margin_svm
