@@ -204,7 +204,16 @@ def test_bad_diagonal_input(tmp_path, capsys, arrays, extra, match):
         (["tour", "--jobs", "0"], 2),
         (["tour", "--rows", "Z9"], 2),
     ],
-    ids=["help", "version", "solve-help", "bad-t1", "missing-file", "bad-option", "bad-jobs"],
+    ids=[
+        "help",
+        "version",
+        "solve-help",
+        "bad-t1",
+        "missing-file",
+        "bad-option",
+        "bad-jobs",
+        "bad-rows",
+    ],
 )
 def test_help_version_and_argument_errors_answer_without_jax(tmp_path, argv, status):
     # In a fresh interpreter: the command line parses and checks its arguments before the
