@@ -474,7 +474,19 @@ def flowsolve(
         # Log time where the flow is slow (log t growth); the loss-normalised flow already
         # moves its margin like t, so it stays in linear time.
         slow = loss.is_classification and not isinstance(flow, NormalisedGradientFlow)
-        time = LogTime() if slow else LinearTime()
+        time = LogTime() if slow and not flow.linear_time_only else LinearTime()
+    if flow.linear_time_only and not isinstance(time, LinearTime):
+        raise TypeError(
+            f"{type(flow).__name__} is integrated in linear time only (its field is not linear "
+            f"in the gradient); got time={type(time).__name__}(). Fix: pass "
+            "`time=fb.LinearTime()`, or leave `time` unset."
+        )
+    if flow.linear_time_only and loss.is_classification and t1 is None and log_t1 is None:
+        if ts is None:
+            raise ValueError(
+                f"{type(flow).__name__} runs in linear time, where the classification default "
+                "t1 = 1e100 is out of reach. Fix: pass `t1`, e.g. t1=1e3."
+            )
     num_save = check_int(num_save, "num_save", minimum=2, fix="e.g. num_save=200.")
     max_steps = check_int(max_steps, "max_steps", minimum=1, fix="e.g. max_steps=100_000.")
     rtol = check_tolerance(rtol, "rtol", lo=1e-15, hi=1e-3)

@@ -71,6 +71,31 @@ def add_arguments(solve) -> None:
         default=None,
         help="integrate the n-dim dual variable (fast, default) or the parameters",
     )
+    geom = solve.add_argument_group("optimiser geometry (--model linear)")
+    geom.add_argument(
+        "--potential",
+        default=None,
+        metavar="EXPR",
+        help="mirror flow with psi(w) = sum_i phi(w_i), phi the formula EXPR in w, e.g. "
+        "'abs(w)**1.5/1.5' or 'cosh(w)' (read by a restricted parser that evaluates nothing; "
+        "limit: the Bregman projection, or the l_p max-margin for abs(w)**p/p). Default: "
+        "gradient flow",
+    )
+    geom.add_argument(
+        "--domain",
+        choices=("real", "positive"),
+        default=None,
+        help="the potential's domain: the real line (default) or w > 0 (entropies, e.g. "
+        "'w*log(w) - w', with a positive w0 in DATA.npz)",
+    )
+    geom.add_argument(
+        "--steepest",
+        type=float,
+        default=None,
+        metavar="P",
+        help="steepest descent in the l_P norm, 1 < P < inf (limit on separable data: the "
+        "l_P max-margin; none is predicted on least squares)",
+    )
     fact = solve.add_argument_group("matrix factorisations (--model factorized)")
     fact.add_argument(
         "--symmetric",
@@ -163,6 +188,25 @@ def _check_arguments(args) -> None:
         raise UsageError(f"--rtol must be in [1e-15, 1e-3]; got {args.rtol}. Fix: e.g. 1e-10.")
     if not (math.isfinite(args.atol) and 0 < args.atol <= 1e-3):
         raise UsageError(f"--atol must be in (0, 1e-3]; got {args.atol}. Fix: e.g. 1e-12.")
+    geometry = {"--potential": args.potential, "--domain": args.domain, "--steepest": args.steepest}
+    given = [k for k, v in geometry.items() if v is not None]
+    if given and args.model != "linear":
+        raise UsageError(
+            f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to --model linear "
+            f"only. Fix: drop {'it' if len(given) == 1 else 'them'}, or use --model linear."
+        )
+    if args.potential is not None and args.steepest is not None:
+        raise UsageError(
+            "--potential (mirror flow) and --steepest (steepest descent) are two different "
+            "flows. Fix: pass one of them."
+        )
+    if args.domain is not None and args.potential is None:
+        raise UsageError("--domain applies to --potential only. Fix: add --potential EXPR.")
+    if args.steepest is not None and not (math.isfinite(args.steepest) and args.steepest > 1):
+        raise UsageError(
+            f"--steepest must be a finite P > 1; got {args.steepest}. Fix: e.g. --steepest 3 "
+            "(P = 1 and P = inf have discontinuous fields: approach them with 1.1 or 3.5)."
+        )
     if args.model in HOMOGENEOUS:
         check_homogeneous_arguments(args)
         return
@@ -378,10 +422,27 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     flow = None
     if args.model == "diagonal":
         flow = fb.GradientFlow() if args.flow == "primal" else fb.DualFlow()
+    if args.potential is not None:
+        domain = (0.0, math.inf) if args.domain == "positive" else (-math.inf, math.inf)
+        try:
+            flow = fb.MirrorFlow(fb.SymbolicPotential(args.potential, domain=domain))
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"--potential: {e}") from None
+        try:
+            flow.check(model, loss)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    if args.steepest is not None:
+        flow = fb.SteepestDescentFlow(args.steepest)
     # The predicted limit first: it validates the data and, for classification losses,
     # refuses non-separable data before any long computation.
     try:
-        limit = fb.predicted_limit(model, loss, X, y)
+        limit = fb.predicted_limit(model, loss, X, y, flow=flow)
+    except fb.LimitError as e:
+        if args.steepest is None:
+            raise
+        limit = None  # steepest descent on least squares: no limit is predicted
+        no_limit = " ".join(str(e).split())
     except fb.references.MirrorLimitError as e:
         raise UsageError(
             "the predicted limit argmin Q s.t. Xw = y could not be computed at this initial "
@@ -413,9 +474,13 @@ def run_solve(args) -> tuple[dict | None, str | None]:
     result = {
         "w": w.tolist(),
         **run_fields(args, sol, solver_name, wall),
-        "limit": {"kind": limit.kind, "w": np.asarray(limit.w).tolist()},
-        "agreement": float(fb.agreement(w, limit)),
-        "agreement_measure": limit.agreement_measure,
+        "limit": (
+            {"kind": limit.kind, "w": np.asarray(limit.w).tolist()}
+            if limit is not None
+            else {"kind": f"none predicted: {no_limit}", "w": None}
+        ),
+        "agreement": float(fb.agreement(w, limit)) if limit is not None else None,
+        "agreement_measure": limit.agreement_measure if limit is not None else "none",
         "problem": {
             "model": args.model,
             "loss": args.loss,
@@ -431,7 +496,13 @@ def run_solve(args) -> tuple[dict | None, str | None]:
         result["jumps"] = jumps.onsets[rises].tolist()
         result["jump_coordinates"] = jumps.coordinates[rises].tolist()
         result["jumps_time"] = "t / log(1/alpha), onset of each coordinate (diffrax events)"
-    if loss.is_classification and args.model == "linear":
+    if args.potential is not None or args.steepest is not None:
+        result["flow"] = (
+            f"mirror flow, psi = {flow.potential.label}"
+            if args.potential is not None
+            else f"steepest descent, l_{args.steepest:g}"
+        )
+    elif loss.is_classification and args.model == "linear":
         # Asymptotic diagnostics: offsets measured vs predicted, fitted rates. A run too short
         # for them keeps its result; the diagnostics say why they are missing.
         try:
@@ -458,7 +529,7 @@ def summary(result: dict) -> str:
     )
     lines = [
         f"flowbias solve: {p['model']} model, {p['loss'] if 'loss' in p else 'square'} loss, "
-        f"{size}, {horizon}",
+        f"{size}, {horizon}" + (f", {result['flow']}" if "flow" in result else ""),
         f"  solver     {result['solver']}",
         f"  steps      {result['num_steps']} in {result['wall_s']:.1f} s (with compilation)",
         f"  loss       {result['loss']:.3g} at the end",

@@ -386,3 +386,36 @@ def positive_regression(n: int, d: int, seed: int) -> RegressionProblem:
     X = rng.normal(size=(n, d))
     w_plus = rng.uniform(0.5, 1.5, size=d)
     return RegressionProblem(f"positive({n},{d},{seed})", X, X @ w_plus, rng.uniform(0.2, 1, d))
+
+
+# ---- Adam and AdamW ---------------------------------------------------------------------------
+
+
+def square_loss_gradient(X, y, w):
+    """grad of L = ||Xw - y||^2 / (2n)."""
+    return X.T @ (X @ w - y) / X.shape[0]
+
+
+def linf_box_least_squares_cvxpy(X, y, radius: float) -> np.ndarray:
+    """argmin ||Xw - y||^2 / (2n) s.t. ||w||_inf <= radius."""
+    w = cp.Variable(X.shape[1])
+    objective = cp.sum_squares(X @ w - y) / (2 * X.shape[0])
+    cp.Problem(cp.Minimize(objective), [cp.norm(w, "inf") <= radius]).solve(
+        solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12
+    )
+    return np.asarray(w.value)
+
+
+def adamw_fixed_point(X, y, radius: float, eps: float, start: np.ndarray) -> np.ndarray:
+    """The rest point of the AdamW flow on least squares at stability constant eps: its moments
+    equal g and g^2 there, so -g / (|g| + eps) - w / radius = 0 (scipy's root finder)."""
+    from scipy.optimize import root
+
+    def F(w):
+        g = square_loss_gradient(X, y, w)
+        return -g / (np.abs(g) + eps) - w / radius
+
+    sol = root(F, start, method="hybr", tol=1e-13)
+    # Judged by its residual (hybr may report that it cannot improve further once there).
+    assert np.max(np.abs(F(sol.x))) < 1e-11, sol.message
+    return sol.x

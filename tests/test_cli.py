@@ -308,3 +308,47 @@ def test_progress_meter_on_a_terminal_and_quiet_silences_it(tmp_path):
     assert "100.00%" in shown and "|" in shown, shown
     rc, shown = _stderr_through_terminal([*argv, "--quiet"], tmp_path)
     assert rc == 0 and "%" not in shown, shown
+
+
+def test_solve_mirror_flow_from_a_formula(tmp_path, capsys):
+    from helpers import bregman_pnorm_cvxpy
+
+    p = REGRESSION[0]
+    data = _npz(tmp_path, X=p.X, y=p.y, w0=p.w0)
+    out = tmp_path / "out.json"
+    argv = ["solve", data, "--potential", "abs(w)**1.5/1.5", "--json", str(out)]
+    assert main(argv) == 0
+    res = json.loads(out.read_text())
+    assert res["limit"]["kind"].startswith("bregman_projection") and res["agreement"] < 1e-8
+    ref = bregman_pnorm_cvxpy(p.X, p.y, p.w0, 1.5)  # independent of the library
+    assert np.linalg.norm(np.array(res["w"]) - ref) < 1e-7 * np.linalg.norm(ref)
+    assert "mirror flow" in res["flow"]
+    capsys.readouterr()
+    # A formula that is code is refused, naming the option, before anything runs.
+    assert main(["solve", data, "--potential", "__import__('os').getcwd()"]) == 2
+    assert "--potential: cannot read the potential" in _error_line(capsys)
+
+
+def test_solve_steepest_descent_on_least_squares_reports_no_limit(tmp_path):
+    p = REGRESSION[0]
+    data = _npz(tmp_path, X=p.X, y=p.y, w0=p.w0)
+    out = tmp_path / "out.json"
+    assert main(["solve", data, "--steepest", "3", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["limit"]["kind"].startswith("none predicted") and res["agreement"] is None
+    assert np.linalg.norm(p.X @ np.array(res["w"]) - p.y) < 1e-8 * np.linalg.norm(p.y)
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--potential", "cosh(w)", "--steepest", "3"], "two different flows"),
+        (["--domain", "positive"], "--domain applies to --potential only"),
+        (["--steepest", "1"], "--steepest must be a finite P > 1"),
+        (["--model", "diagonal", "--potential", "cosh(w)"], "applies to --model linear only"),
+    ],
+)
+def test_geometry_argument_errors(tmp_path, capsys, extra, match):
+    data = _npz(tmp_path, X=np.ones((3, 4)), y=np.ones(3))
+    assert main(["solve", data, *extra]) == 2
+    assert match in _error_line(capsys)

@@ -1,4 +1,5 @@
 from ._base import AbstractFlow as AbstractFlow, AbstractGradientFlow as AbstractGradientFlow
+from .adam import AdamFlow as AdamFlow
 from .dual import DualFlow as DualFlow
 from .end_to_end import EndToEndFlow as EndToEndFlow
 from .gradient import GradientFlow as GradientFlow, NormalisedGradientFlow as NormalisedGradientFlow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 from jaxtyping import Array, Float, Int, PyTree
@@ -76,6 +77,11 @@ class AbstractFlow(eqx.Module):
         """A typical magnitude of the state along the flow, > 0. The ODE is integrated in the
         state divided by it, so that `atol` is relative to the state's own scale (at a small
         initial scale alpha a fixed absolute tolerance of 1e-12 is larger than the state)."""
+
+    #: True for flows that can only be integrated in linear time (their field is not linear in
+    #: the gradient, so the log-time rescaling does not apply): `flowsolve` then defaults to
+    #: `LinearTime()` and refuses a log time before compiling anything.
+    linear_time_only: ClassVar[bool] = False
 
     def is_stiff(self, model: AbstractModel) -> bool:
         """Whether this flow is stiff for `model`, which picks the default solver

@@ -13,6 +13,8 @@ whose solution at $t = k\eta$ is within $O(\eta^2)$ of the $k$-th iterate.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import jax
 from jaxtyping import Array, ArrayLike, Float
 
@@ -54,6 +56,8 @@ class ModifiedGradientFlow(AbstractParameterFlow):
         with local error $O(h^3)$). The backward error analysis it uses: Hairer, Lubich & Wanner,
         *Geometric Numerical Integration*, Springer 2006, Chapter IX.
     """
+
+    linear_time_only: ClassVar[bool] = True
 
     step_size: Float[Array, ""]
 

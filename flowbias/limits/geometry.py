@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from ..flows import MirrorFlow, SteepestDescentFlow
-from ..losses import AbstractClassificationLoss, SquareLoss
+import math
+
+from ..flows import AdamFlow, MirrorFlow, SteepestDescentFlow
+from ..losses import AbstractClassificationLoss, AbstractLoss, SquareLoss
 from ..models import LinearModel
 from ..potentials import PNormPotential
-from ..references import bregman_projection, lp_max_margin
+from ..references import (
+    bregman_projection,
+    hard_margin_svm,
+    linf_constrained_minimiser,
+    lp_max_margin,
+)
 from ._base import DirectionLimit, LimitError, PointLimit
 from .theorems import register_theorem
 
@@ -67,4 +74,40 @@ def steepest_least_squares_theorem(model, loss, flow, X, y) -> PointLimit:
         "squares: it depends on the path, and is in general not the interpolator of least "
         f"l_{float(flow.p):g} norm (Gunasekar, Lee, Soudry & Srebro, ICML 2018, Sec. 3). Fix: use "
         "`flowsolve` to see where it goes, or a mirror flow, whose limit is known."
+    )
+
+
+@register_theorem(LinearModel, AbstractLoss, AdamFlow)
+def adam_theorem(model, loss, flow, X, y):
+    r"""The limits of the Adam flow on a linear model.
+
+    - AdamW ($\lambda > 0$): a KKT point of $\min L(w)$ s.t. $\|w\|_\infty \le 1/\lambda$
+      (for a convex loss, its minimiser), approached as $\epsilon \to 0$; at $\epsilon > 0$
+      the flow's fixed point is within $O(\epsilon)$ of it.
+    - Adam ($\lambda = 0$), $\epsilon = 0$, separable data, exponentially tailed loss: the
+      $\ell_\infty$ max-margin direction (only its margin is unique in general).
+    - Adam, $\epsilon > 0$: once $|\nabla L| \ll \epsilon$ the update is $\nabla L/\epsilon$,
+      gradient flow in the time $t/\epsilon$: the hard-margin SVM direction, on a
+      logarithmic time scale.
+
+    ??? cite "References"
+        Xie & Li, *Implicit Bias of AdamW: $\ell_\infty$-Norm Constrained Optimization*, ICML
+        2024; Zhang, Zou & Cao, *The Implicit Bias of Adam on Separable Data*, NeurIPS 2024;
+        Soudry et al., JMLR 2018 (the SVM direction of gradient flow)."""
+    decay = float(flow.weight_decay)
+    if decay > 0:
+        sol = linf_constrained_minimiser(X, y, loss, 1.0 / decay)
+        return PointLimit(
+            f"linf_constrained_minimiser(R={1 / decay:g})", sol.w, sol.kkt_residual, sol
+        )
+    if not isinstance(loss, AbstractClassificationLoss):
+        raise LimitError(
+            "no limit is predicted for Adam without weight decay on this loss. Fix: add "
+            "`weight_decay` (AdamW's limit is known), or compare with `flowsolve` directly."
+        )
+    if float(flow.eps) == 0.0:
+        return _lp_direction(X, y, math.inf, "Adam, eps = 0")
+    svm = hard_margin_svm(X, y)
+    return DirectionLimit(
+        "hard_margin_svm(Adam, eps > 0, as t -> inf)", svm.w, float(svm.kkt_residual), svm
     )

@@ -14,7 +14,7 @@ from ._base import AbstractPotential
 def check_exponent(p, fix: str) -> Float[Array, ""]:
     """`p` as a float64 scalar array, checked to lie in (1, inf) when concrete (an array, so
     that a sweep over p compiles once)."""
-    if isinstance(p, bool):
+    if isinstance(p, bool) or (isinstance(p, int | float) and not 1 < p < math.inf):
         raise ValueError(f"`p` must be a number in (1, inf); got {p!r}. Fix: {fix}")
     p = as_float_array(p, "p", ndim=0)
     if is_concrete(p) and not 1 < float(p) < math.inf:

@@ -7,6 +7,10 @@ from .bregman import (
 from .errors import LimitError as LimitError
 from .f1_margin import F1MarginSolution as F1MarginSolution, f1_max_margin as f1_max_margin
 from .kkt import KKTCertificate as KKTCertificate, max_margin_kkt as max_margin_kkt
+from .linf_constrained import (
+    LinfConstrainedSolution as LinfConstrainedSolution,
+    linf_constrained_minimiser as linf_constrained_minimiser,
+)
 from .lp_margin import LpMarginSolution as LpMarginSolution, lp_max_margin as lp_max_margin
 from .min_norm import (
     least_squares_limit as least_squares_limit,
