@@ -28,6 +28,7 @@ __all__ = [
     "saddle_switch_off",
     "single_neuron_problem",
     "sparse_regression",
+    "stump_separable",
 ]
 
 
@@ -196,3 +197,21 @@ def single_neuron_problem(n: int, d: int, seed: int) -> tuple[np.ndarray, np.nda
     w_star *= 1.5 / np.max(np.abs(X @ w_star))
     w0 = 0.3 * rng.normal(size=d) / np.sqrt(d)
     return X, w_star, w0
+
+
+def stump_separable(n: int, seed: int, *, gap: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    r"""`n` points in the square $[-1, 1]^2$ labelled by the additive boundary
+    $\operatorname{sign}(\tanh 3x_1 + x_2)$, with points closer than `gap` to it redrawn: not
+    linearly separable in the plane, but separable by a weighted vote of decision stumps
+    (each feature's staircase), the setting of AdaBoost's $\ell_1$ margin.
+
+    **Returns:** `(X, y)`.
+    """
+    rng = np.random.default_rng(seed)
+    points = []
+    while len(points) < n:
+        x = rng.uniform(-1, 1, 2)
+        if abs(np.tanh(3 * x[0]) + x[1]) > gap:
+            points.append(x)
+    X = np.array(points)
+    return X, np.where(np.tanh(3 * X[:, 0]) + X[:, 1] > 0, 1.0, -1.0)

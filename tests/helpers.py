@@ -419,3 +419,11 @@ def adamw_fixed_point(X, y, radius: float, eps: float, start: np.ndarray) -> np.
     # Judged by its residual (hybr may report that it cannot improve further once there).
     assert np.max(np.abs(F(sol.x))) < 1e-11, sol.message
     return sol.x
+
+
+def l1_margin_lp_cvxpy(H, y) -> float:
+    """max_{||w||_1 <= 1} min_i y_i (Hw)_i, the l1 max-margin over the features."""
+    Z = y[:, None] * H
+    w, t = cp.Variable(H.shape[1]), cp.Variable()
+    cp.Problem(cp.Maximize(t), [Z @ w >= t, cp.norm(w, 1) <= 1]).solve(solver="CLARABEL")
+    return float(t.value)
