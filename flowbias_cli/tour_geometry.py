@@ -239,6 +239,26 @@ def _m5_adam(out: Path, quick: bool) -> list[Check]:
                     0.0,
                 )
             )
+    # beta1 = 0 (RMSprop): the momentum does not change the limit, only the path.
+    rms = fb.flowsolve(
+        fb.LinearModel(np.zeros(8)),
+        fb.ExponentialLoss(),
+        X,
+        y,
+        100.0,
+        flow=fb.AdamFlow(1e-2, beta1=0.0, beta2=0.99, eps=0.0),
+    )
+    w = np.asarray(rms.w_final)
+    rms_gap = (g_inf - np.min(Z @ w) / np.max(np.abs(w))) / g_inf
+    checks.append(
+        Check(
+            "M5 RMSprop (beta1 = 0), eps = 0: l_inf margin",
+            "the same l_inf max-margin (momentum changes the path only)",
+            f"l_inf gap {rms_gap:.2g} at t = 100",
+            float(rms_gap),
+            0.05,
+        )
+    )
     for ax, name in ((axes[0], "l_inf"), (axes[1], "l_2 (SVM)")):
         ax.set_xlabel("t = k eta (log scale)")
         ax.set_ylabel(f"relative gap to the {name} max-margin (log scale)")
