@@ -19,6 +19,7 @@ from ._validation import (
     require_float64,
 )
 from .data import AbstractMeasurements, adjoint, as_data, gram_eigenvalues, validate_data
+from .end_guard import diffeqsolve_to
 from .exact import ExactLinearSolver
 from .flows import (
     AbstractFlow,
@@ -139,34 +140,36 @@ def _integrate(
     scale = jax.lax.stop_gradient(flow.state_scale(model, loss, X, y))
     z0 = jax.tree.map(lambda a: a / scale, state0)
     floors = jnp.full(2, -jnp.inf, y.dtype)
-    event = None
+    conds = ()
     if stop_ratio is not None:
         log_l0, log_g0 = _residual_logs(flow, model, loss, X, y, state0)
         floors = jnp.stack(
             [log_l0 + jnp.log(stop_ratio), log_g0 + 0.5 * jnp.log(stop_ratio) - log_kappa]
         )
-        event = dfx.Event(_converged)
+        conds = (_converged,)
     args = (flow, model, loss, time, X, y, scale, floors)
-    sol = dfx.diffeqsolve(
+    # To s_save[-1], guarded against diffrax 0.7.2's final-step rejection loop (see
+    # flowbias.end_guard): the integration runs towards a later end and an event stops it.
+    sol = diffeqsolve_to(
         dfx.ODETerm(_vector_field),
         solver,
-        t0=jnp.zeros((), y.dtype),
-        t1=s_save[-1],
-        dt0=dt0,
-        y0=z0,
+        jnp.zeros((), y.dtype),
+        s_save[-1],
+        dt0,
+        z0,
+        event_conds=conds,
         args=args,
         saveat=dfx.SaveAt(ts=s_save, t1=True),
         stepsize_controller=controller,
         max_steps=max_steps,
         throw=False,
         progress_meter=meter,
-        event=event,
     )
     # With SaveAt(ts, t1=True) the state where integration ended (t1, or earlier at a
     # convergence stop) follows the ts saved before it; the rest is padding. Save times after
     # a stop get the converged state.
     idx = jnp.sum(jnp.isfinite(sol.ts)) - 1
-    s_end = sol.ts[idx]
+    s_end = jnp.minimum(sol.ts[idx], s_save[-1])
     before = jnp.arange(s_save.shape[0]) < idx
 
     def fill(a):
@@ -188,7 +191,14 @@ def _integrate(
     leaves = jax.tree.leaves((states, params, observable))
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(a)) for a in leaves]))
     finite = finite & ~jnp.any(jnp.isnan(log_loss))
-    stopped = sol.result == dfx.RESULTS.event_occurred
+    # A convergence stop: its event fired, or the run reached t1 converged.
+    fired = sol.result == dfx.RESULTS.event_occurred
+    stopped = (
+        fired
+        & (sol.event_mask[0] | _converged(s_end, jax.tree.map(lambda a: a / scale, final), args))
+        if conds
+        else jnp.array(False)
+    )
     not_converged = claims_convergence & ~stopped
     x_norm = X.frobenius_norm() if isinstance(X, AbstractMeasurements) else _norm(X)
     size = jnp.maximum(_norm(observable[-1]), _norm(y) / x_norm)

@@ -26,7 +26,7 @@ from .._validation import as_data, as_float_array, check_int
 class Stumps(eqx.Module):
     r"""Decision stumps $h_j(x) = \operatorname{sign}(x_{k_j} - b_j)$ (with $+1$ at equality).
 
-    [`Stumps.from_data`][flowbias.discrete.Stumps.from_data] puts a threshold between each
+    `Stumps.from_data(X)` puts a threshold between each
     pair of consecutive distinct values of every feature: every labelling a stump can make
     of the data, once.
 

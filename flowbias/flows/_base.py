@@ -107,4 +107,4 @@ class AbstractGradientFlow(AbstractFlow):
 
     The implicit-bias theorems of gradient flow apply to every member; flows of another
     geometry (mirror, steepest descent in another norm) are not members, and have theorems
-    of their own (see [`register_theorem`][flowbias.limits.register_theorem])."""
+    of their own (see `flowbias.limits.register_theorem`)."""
