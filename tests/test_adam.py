@@ -121,3 +121,6 @@ def test_adam_arguments_and_time_are_checked():
         fb.predicted_limit(
             fb.LinearModel(np.zeros(5)), fb.SquareLoss(), X_LS, Y_LS, flow=fb.AdamFlow(1e-2)
         )
+    # A classification loss needs labels +1/-1, before cvxpy is called.
+    with pytest.raises(ValueError, match="-1"):
+        fb.linf_constrained_minimiser(SEP.X, 0.5 * SEP.y, fb.ExponentialLoss(), 1.0)

@@ -76,7 +76,7 @@ def linf_constrained_minimiser(X, y, loss: AbstractLoss, radius: float) -> LinfC
         )
     if isinstance(radius, bool) or not np.isfinite(radius) or not radius > 0:
         raise ValueError(f"`radius` must be a positive finite number; got {radius!r}.")
-    X, y = as_data(X, y)
+    X, y = as_data(X, y, labels=not isinstance(loss, SquareLoss))
     Xn, yn = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
     w = cp.Variable(Xn.shape[1])
     problem = cp.Problem(
