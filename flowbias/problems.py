@@ -24,6 +24,7 @@ __all__ = [
     "gaussian_regression",
     "gaussian_separable",
     "low_rank_completion",
+    "obtuse_pair",
     "razin_cohen",
     "saddle_switch_off",
     "single_neuron_problem",
@@ -66,6 +67,30 @@ def gaussian_separable(
             rows.append(x)
     X = np.array(rows)
     return X, np.sign(X @ w_star)
+
+
+def obtuse_pair(angle: float = 150.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Two unit points in the plane, $x_1 = (1, 0)$ and $x_2$ at `angle` degrees from it, both
+    labelled $+1$, with a width-2 ReLU initialisation $(W_0, a_0)$ whose first neuron (5
+    degrees short of the bisector, scale 0.1) sees both points and whose second (opposite the
+    bisector, scale $10^{-3}$) sees neither: that neuron gets no gradient and stays where it
+    is, so the flow fits both points with one neuron along their bisector. For `angle` > 120
+    that KKT point of the max-margin problem is not a local optimum (two neurons, one per
+    point, do better; see [`best_new_neuron`][flowbias.best_new_neuron]); below 120 it is the
+    global one. A construction in the spirit of Vardi, Shamir & Srebro (NeurIPS 2022), who
+    show such KKT points exist.
+
+    **Returns:** `(X, y, W0, a0)`.
+    """
+    if not 90.0 < angle < 170.0:
+        raise ValueError(f"`angle` must be in (90, 170) degrees; got {angle!r}.")
+
+    def unit(deg):
+        return np.array([np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))])
+
+    X = np.vstack([unit(0.0), unit(angle)])
+    W0 = np.vstack([0.1 * unit(angle / 2 - 5.0), 1e-3 * unit(angle / 2 + 180.0)])
+    return X, np.ones(2), W0, np.array([0.1, 1e-3])
 
 
 def partly_separable(

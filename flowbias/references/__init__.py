@@ -7,6 +7,7 @@ from .bregman import (
 from .errors import LimitError as LimitError
 from .f1_margin import F1MarginSolution as F1MarginSolution, f1_max_margin as f1_max_margin
 from .kkt import KKTCertificate as KKTCertificate, max_margin_kkt as max_margin_kkt
+from .kkt_polish import PolishedKKT as PolishedKKT, polish_kkt as polish_kkt
 from .linf_constrained import (
     LinfConstrainedSolution as LinfConstrainedSolution,
     linf_constrained_minimiser as linf_constrained_minimiser,
@@ -17,6 +18,7 @@ from .min_norm import (
     min_norm_interpolator as min_norm_interpolator,
 )
 from .mirror_limit import MirrorLimitError as MirrorLimitError, mirror_limit as mirror_limit
+from .new_neuron import NewNeuron as NewNeuron, best_new_neuron as best_new_neuron
 from .nonseparable import SeparableSplit as SeparableSplit, separable_split as separable_split
 from .nuclear_norm import (
     NuclearNormSolution as NuclearNormSolution,
