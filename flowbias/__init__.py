@@ -144,6 +144,7 @@ from .references import (  # noqa: E402
     min_norm_interpolator as min_norm_interpolator,
     min_nuclear_norm as min_nuclear_norm,
     mirror_limit as mirror_limit,
+    new_neuron_gains as new_neuron_gains,
     polish_kkt as polish_kkt,
     polynomial_tail_direction as polynomial_tail_direction,
     relu_neuron_nearest_interpolator as relu_neuron_nearest_interpolator,

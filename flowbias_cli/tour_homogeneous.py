@@ -214,6 +214,14 @@ def _m3_leaky_symmetric(out: Path, quick: bool) -> list[Check]:
         ax.semilogy(x[ok], err, style, label=f"kink rounded on |cos| <= {width:g}")
         dirs.append(u[-1])
         errs.append(float(err[-1]))
+    polished = fb.polish_kkt(net, np.asarray(sol.observable)[-1], Xs, ys)
+    new = fb.best_new_neuron(net, polished.certificate, Xs, ys)
+    theory = 1.2 / 4 / float(np.linalg.norm(svm))  # (1 + s)/4 times the SVM margin
+    star = np.asarray(polished.certificate.theta) / np.linalg.norm(polished.certificate.theta)
+    obs = np.asarray(sol.observable)
+    late = np.flatnonzero(np.asarray(sol.log_ts) > np.log(1e10))
+    dist = np.linalg.norm(obs[late] / np.linalg.norm(obs[late], axis=1)[:, None] - star, axis=1)
+    rate = float(np.polyfit(np.log(np.asarray(sol.log_ts)[late]), np.log(dist), 1)[0])
     ax.set_xlabel(r"$\log_{10} t$")
     ax.set_ylabel(r"$1 - \cos(\sum_k a_k w_k, \hat w)$ (log scale)")
     ax.legend(fontsize="small")
@@ -232,6 +240,29 @@ def _m3_leaky_symmetric(out: Path, quick: bool) -> list[Check]:
             1e-4,
         )
     ]
+    checks += [
+        Check(
+            "M3 leaky ReLU: KKT limit, polished from t = 1e100",
+            "a KKT point at the global max, (1 + s)/4 x SVM margin",
+            f"residual {polished.certificate.residual:.0e}, margin "
+            f"{float(polished.certificate.normalized_margin):.10f} vs {theory:.10f}, G = "
+            f"{new.gain:.6f}",
+            max(
+                polished.certificate.residual,
+                abs(float(polished.certificate.normalized_margin) / theory - 1),
+                abs(new.gain - 1),
+            ),
+            1e-9,
+        ),
+        Check(
+            "M3 leaky ReLU: the flow's distance to that KKT point",
+            "falls (slowly: an O(1) offset against |theta| ~ (log t)^(1/2))",
+            f"{polished.distance:.1e} at t = 1e100 (its KKT residual "
+            f"{polished.start.residual:.1e}), ~ (log t)^{rate:.2f}",
+            abs(rate + 0.5),
+            0.1,
+        ),
+    ]
     if len(dirs) == 2:
         gap = float(fb.one_minus_cos(dirs[0], dirs[1]))
         checks.append(
@@ -244,6 +275,62 @@ def _m3_leaky_symmetric(out: Path, quick: bool) -> list[Check]:
             )
         )
     return checks
+
+
+def _m3_kkt_not_optimal(out: Path, quick: bool) -> list[Check]:
+    import matplotlib.pyplot as plt
+
+    import flowbias as fb
+    from flowbias import plotting, problems
+
+    X, y, W0, a0 = problems.obtuse_pair(150.0)
+    net = fb.TwoLayerNetwork(W0, a0)
+    sol = fb.flowsolve(net, fb.ExponentialLoss(), X, y, 1e100)
+    polished = fb.polish_kkt(net, np.asarray(sol.observable)[-1], X, y)
+    new = fb.best_new_neuron(net, polished.certificate, X, y)
+    f1 = fb.f1_max_margin(X, y, num_directions=3600).margin / 2
+    half = np.deg2rad(75.0)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+    plotting.plot_new_neuron_gain(net, polished.certificate, X, y, ax=axes[0])
+    axes[0].set_title(
+        f"one live neuron; a new one along a data point would gain (G = {new.gain:.3f} > 1)",
+        fontsize="medium",
+    )
+    plotting.plot_margins(sol, max_margin=new.margin_bound, ax=axes[1])
+    axes[1].axhline(new.margin, color="C2", linestyle="-.", label="its KKT point (polished)")
+    axes[1].legend(fontsize="small")
+    axes[1].set_title(
+        f"the flow's margin tends to {new.margin:.4f}, the global max is {new.margin_bound:.2f}",
+        fontsize="medium",
+    )
+    fig.suptitle(
+        f"M3: {plotting.run_title(sol)}, two points 150 degrees apart, one neuron dead at the "
+        "start:\na KKT point that is not a local max (after Vardi, Shamir & Srebro 2022)"
+    )
+    save_figure(fig, out / "M3_kkt_not_optimal.png")
+    return [
+        Check(
+            "M3 dead-neuron ReLU pair: the flow's KKT residual at t = 1e100",
+            "-> 0 (a KKT point: one neuron on the bisector)",
+            f"{polished.start.residual:.1e}; polished: {polished.certificate.residual:.0e}",
+            polished.start.residual,
+            1e-4,
+        ),
+        Check(
+            "M3 dead-neuron ReLU pair: margin of that KKT point",
+            "cos(75 deg) / 2 (closed form)",
+            f"{float(polished.certificate.normalized_margin):.12f}",
+            abs(float(polished.certificate.normalized_margin) / (np.cos(half) / 2) - 1),
+            1e-10,
+        ),
+        Check(
+            "M3 dead-neuron ReLU pair: a new neuron's gain G",
+            "1 / (2 cos 75 deg) > 1: not a local max",
+            f"G = {new.gain:.6f}, bound on any width {new.margin_bound:.4f}, F1 LP {f1:.4f}",
+            max(abs(new.gain * 2 * np.cos(half) - 1), abs(new.margin_bound - f1) / f1),
+            1e-8,
+        ),
+    ]
 
 
 def _l5_nonseparable(out: Path, quick: bool) -> list[Check]:
@@ -394,5 +481,6 @@ HOMOGENEOUS_ENTRIES = [
     ),
     Entry("M3", "homogeneous two-layer net: margins and KKT", _m3_two_layer),
     Entry("M3", "leaky ReLU on symmetric data: the SVM", _m3_leaky_symmetric, in_quick_tour=True),
+    Entry("M3", "a KKT point that is not a local max", _m3_kkt_not_optimal),
     Entry("M4", "margin bound along a trajectory", _m4_margin_bound),
 ]

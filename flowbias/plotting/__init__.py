@@ -15,7 +15,11 @@ from .asymptotics import (
     plot_residual as plot_residual,
 )
 from .margin_bound import plot_margin_bound as plot_margin_bound
-from .margins import plot_kkt_residuals as plot_kkt_residuals, plot_margins as plot_margins
+from .margins import (
+    plot_kkt_residuals as plot_kkt_residuals,
+    plot_margins as plot_margins,
+    plot_new_neuron_gain as plot_new_neuron_gain,
+)
 from .matrix import (
     plot_error_against_scale as plot_error_against_scale,
     plot_singular_values as plot_singular_values,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..margins import margin_path
-from ..references import max_margin_kkt
+from ..references import max_margin_kkt, new_neuron_gains
 from ..solution import FlowSolution
 from ._common import LOG10_T_LABEL, get_ax, log10_t, title_once
 
@@ -65,4 +65,51 @@ def plot_kkt_residuals(sol: FlowSolution, *, every: int = 1, ax=None):
     ax.set_ylabel("KKT residual (relative, log scale)")
     ax.legend(fontsize="small")
     title_once(ax, sol)
+    return ax
+
+
+def plot_new_neuron_gain(net, certificate, X, y, *, num_directions: int = 1440, ax=None):
+    r"""For 2-D data: $g(u) = \sum_i\lambda_i y_i\,\sigma(u\cdot x_i)$ of
+    [`best_new_neuron`][flowbias.best_new_neuron] against the angle of $u$, with the line
+    $|g| = 1$ (above it, a neuron added in that direction raises the margin), the data points'
+    angles and the network's live neurons (where $|g| = 1$ at a KKT point).
+
+    **Arguments:** `net`, a [`TwoLayerNetwork`][flowbias.TwoLayerNetwork] on 2-D inputs;
+    `certificate`, the [`KKTCertificate`][flowbias.KKTCertificate] of its end point;
+    `X`, `y` the data; `num_directions`, the grid of angles.
+
+    **Returns:** the Axes.
+    """
+    Xn = np.asarray(X, dtype=np.float64)
+    if Xn.ndim != 2 or Xn.shape[1] != 2:
+        raise ValueError(f"`X` must have two columns (2-D data); got shape {Xn.shape}.")
+    ax = get_ax(ax)
+    angles = 2 * np.pi * np.arange(num_directions) / num_directions
+    U = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    g = new_neuron_gains(net, certificate, Xn, y, U)
+    deg = np.rad2deg(angles)
+    ax.plot(deg, g, label=r"$g(u)$")
+    ax.axhline(1.0, color="k", linestyle="--", linewidth=0.8, label=r"$|g| = 1$")
+    ax.axhline(-1.0, color="k", linestyle="--", linewidth=0.8)
+    for i, x in enumerate(Xn):
+        ax.axvline(
+            np.rad2deg(np.arctan2(x[1], x[0])) % 360,
+            color="C1",
+            linewidth=0.8,
+            label="data points" if i == 0 else None,
+        )
+    W = np.asarray(net.unflat(certificate.theta)[0])
+    live = np.linalg.norm(W, axis=1) > 1e-12 * max(float(np.linalg.norm(W)), 1e-300)
+    for j, w in enumerate(W[live]):
+        ax.axvline(
+            np.rad2deg(np.arctan2(w[1], w[0])) % 360,
+            color="C2",
+            linestyle=":",
+            linewidth=1.5,
+            label="live neurons" if j == 0 else None,
+        )
+    ax.set_xlabel("direction of the neuron u (degrees)")
+    ax.set_ylabel(r"$g(u) = \sum_i \lambda_i y_i \sigma(u \cdot x_i)$")
+    ax.set_xlim(-5, 365)
+    ax.legend(fontsize="small")
     return ax

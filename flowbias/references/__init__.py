@@ -18,7 +18,11 @@ from .min_norm import (
     min_norm_interpolator as min_norm_interpolator,
 )
 from .mirror_limit import MirrorLimitError as MirrorLimitError, mirror_limit as mirror_limit
-from .new_neuron import NewNeuron as NewNeuron, best_new_neuron as best_new_neuron
+from .new_neuron import (
+    NewNeuron as NewNeuron,
+    best_new_neuron as best_new_neuron,
+    new_neuron_gains as new_neuron_gains,
+)
 from .nonseparable import SeparableSplit as SeparableSplit, separable_split as separable_split
 from .nuclear_norm import (
     NuclearNormSolution as NuclearNormSolution,

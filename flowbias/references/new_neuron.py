@@ -137,8 +137,7 @@ def best_new_neuron(
     if not np.all(norms > 0):
         raise ValueError("`directions` contains a zero row; pass unit vectors (rows).")
     U = U / norms
-    outputs = np.asarray(_neuron_outputs(net, jnp.asarray(U), X))  # (K, n)
-    g = outputs @ (lam * np.asarray(y))
+    g = new_neuron_gains(net, certificate, X, y, U)
     k = int(np.argmax(np.abs(g)))
     gain = float(abs(g[k]))
     total = float(np.sum(lam))
@@ -150,3 +149,16 @@ def best_new_neuron(
         gain / (2 * total),
         bool(gain > 1.0 + tol),
     )
+
+
+def new_neuron_gains(net: TwoLayerNetwork, certificate: KKTCertificate, X, y, directions):
+    r"""$g(u) = \sum_i\lambda_i y_i\,\sigma(u\cdot x_i)$ at each unit row $u$ of `directions`,
+    with the multipliers of `certificate` (see [`best_new_neuron`][flowbias.best_new_neuron]);
+    $\sigma$ is the network's activation, its kink rounding included.
+
+    **Returns:** a NumPy array, one value per direction.
+    """
+    lam = np.asarray(certificate.multipliers, dtype=np.float64)
+    U = np.asarray(directions, dtype=np.float64)
+    outputs = np.asarray(_neuron_outputs(net, jnp.asarray(U), jnp.asarray(X)))  # (K, n)
+    return outputs @ (lam * np.asarray(y, dtype=np.float64))
