@@ -280,3 +280,26 @@ def test_kkt_residual_plot_is_log_log_and_labelled(deep_linear):
     cert = fb.max_margin_kkt(sol.problem.model, [p[k] for p in sol.params], problem.X, problem.y)
     assert stat[-1] == pytest.approx(float(cert.stationarity), rel=1e-12)
     assert "KKT residual" in ax.get_ylabel() and ax.get_title()
+
+
+def test_new_neuron_gain_plot_shows_g_and_the_line_at_one():
+    X, y, W0, a0 = fb.problems.obtuse_pair(150.0)
+    net = fb.TwoLayerNetwork(W0, a0)
+    # The one-neuron KKT point in closed form: the neuron on the bisector, multipliers
+    # 1 / (2 cos 75 deg); no flow needed for the plot.
+    half = np.deg2rad(75.0)
+    r = (1 / np.cos(half)) ** 0.5
+    theta = np.array([r * np.cos(half), r * np.sin(half), 0.0, 0.0, r, 0.0])
+    cert = fb.max_margin_kkt(net, theta, X, y)
+    ax = plotting.plot_new_neuron_gain(net, cert, X, y, num_directions=360)
+    deg, g = _xy(ax, 0)
+    # g(u) = lambda (relu(cos u) + relu(cos(u - 150))), in NumPy.
+    u = np.deg2rad(deg)
+    ref = (np.maximum(np.cos(u), 0) + np.maximum(np.cos(u - np.deg2rad(150)), 0)) / (
+        2 * np.cos(half)
+    )
+    np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-15)
+    assert ax.get_lines()[1].get_ydata()[0] == 1.0
+    assert "degrees" in ax.get_xlabel() and "g(u)" in ax.get_ylabel()
+    with pytest.raises(ValueError, match="two columns"):
+        plotting.plot_new_neuron_gain(net, cert, np.ones((2, 3)), y)
