@@ -562,7 +562,7 @@ def flowsolve(
         )
         return raise_if_failed(sol) if throw else sol
     if solver is None:
-        choice = choose_solver(model, loss, flow, X, log_t1)
+        choice = choose_solver(model, loss, flow, X, log_t1, y=y, time=time)
     else:
         choice = SolverChoice(solver, f"{type(solver).__name__}: passed as `solver`.")
     solver = choice.solver

@@ -83,3 +83,38 @@ def test_bad_arguments_named():
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="`X` contains NaN"):
         fb.choose_solver(model, loss, flow, bad, 1.0)
+
+
+def test_separable_choice_follows_the_log_time_spectrum():
+    """Late in log time the Jacobian of a separable flow tends to -sum_i a_i z_i z_i^T with a
+    the SVM's dual weights: many points near a small margin make it stiff."""
+    from helpers import svm_primal_dual
+
+    model, loss = fb.LinearModel(np.zeros(5)), fb.ExponentialLoss()
+    stiff = fb.problems.gaussian_separable(1000, 5, 5, gap=0.05)
+    easy = fb.problems.gaussian_separable(20, 5, 0)
+    got = {}
+    for name, (X, y) in (("stiff", stiff), ("easy", easy)):
+        choice = fb.choose_solver(model, loss, fb.GradientFlow(), X, np.log(1e100), y=y)
+        got[name] = type(choice.solver).__name__
+        # The spectral radius in the reason, recomputed from cvxpy's SVM duals.
+        _, a = svm_primal_dual(X, y)
+        Z = y[:, None] * X
+        rho = np.linalg.eigvalsh((Z.T * a) @ Z)[-1]
+        assert f"spectral radius {rho:.3g}" in choice.reason, (choice.reason, rho)
+    # Measured: 1000 x 5, gap 0.05: rho = 1036, >= 7.2e4 explicit steps (Tsit5 took 73264,
+    # Kvaerno5 645); 20 x 5: rho = 10, Tsit5 took 1431.
+    assert got == {"stiff": "Kvaerno5", "easy": "Tsit5"}
+    # Without labels, in linear time, or for d > 100: explicit, and the reason says why.
+    X, y = stiff
+    no_labels = fb.choose_solver(model, loss, fb.GradientFlow(), X, np.log(1e100))
+    assert type(no_labels.solver).__name__ == "Tsit5" and "labels" in no_labels.reason
+    linear_time = fb.choose_solver(
+        model, loss, fb.GradientFlow(), X, np.log(1e4), y=y, time=fb.LinearTime()
+    )
+    assert type(linear_time.solver).__name__ == "Tsit5"
+    Xw, yw = fb.problems.gaussian_separable(20, 150, 0)
+    wide = fb.choose_solver(
+        fb.LinearModel(np.zeros(150)), loss, fb.GradientFlow(), Xw, np.log(1e100), y=yw
+    )
+    assert type(wide.solver).__name__ == "Tsit5" and "d = 150 > 100" in wide.reason
