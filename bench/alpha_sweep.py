@@ -90,9 +90,9 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
-def run_vmapped(alphas, X, y, flow, kw):
+def run_vmapped(alphas, X, y, flow, kw, batch_size=None):
     def go(a, t1):
-        return fb.alpha_sweep(a, X, y, t1, flow=flow, num_save=2, **kw)
+        return fb.alpha_sweep(a, X, y, t1, flow=flow, num_save=2, batch_size=batch_size, **kw)
 
     # Compile: twice at a tiny horizon with other alphas (first - second); the full sweep then
     # reuses that program, with the default horizons, which the cache size confirms.
@@ -103,14 +103,25 @@ def run_vmapped(alphas, X, y, flow, kw):
     with PeakMemory() as mem:
         sols, wall = _timed(lambda: go(alphas, None))
     steps = np.asarray(sols.stats["num_steps"])
+    if batch_size is None:
+        lane_steps = int(steps.max()) * len(alphas)
+        method = "vmapped alpha_sweep"
+    else:
+        # Batches of similar alphas, one after another: each runs to its own slowest lane.
+        s = steps[np.argsort(np.asarray(alphas))]
+        lane_steps = sum(
+            int(s[k : k + batch_size].max()) * len(s[k : k + batch_size])
+            for k in range(0, len(s), batch_size)
+        )
+        method = f"alpha_sweep, batch_size={batch_size} (sorted by alpha)"
     return sols, dict(
-        method="vmapped alpha_sweep",
+        method=method,
         ok_runs=int(np.sum(np.asarray(sols.success))),
         wall_s=wall,
         compile_s=max(first - second, 0.0),
         steps_sum=int(steps.sum()),
         steps_max=int(steps.max()),
-        lane_steps=int(steps.max()) * len(alphas),
+        lane_steps=lane_steps,
         traces_after_first=None if size is None else sweep_traces() - size,
         peak_MiB=mem.peak_mib,
         steps_per_lane=steps.tolist(),
@@ -185,6 +196,14 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
         f"{vrow['steps_max']}, new traces {vrow['traces_after_first']}",
         flush=True,
     )
+    brow = None
+    if args.batch_size:
+        bsols, brow = run_vmapped(alphas, X, y, flow, kw, batch_size=args.batch_size)
+        print(
+            f"  batches of {args.batch_size}: {brow['wall_s']:.3f} s (+ {brow['compile_s']:.2f} s "
+            f"compile), lane steps {brow['lane_steps']}",
+            flush=True,
+        )
     w_loop, lrow = run_loop(alphas, X, y, flow, d, kw)
     print(
         f"  loop:    {lrow['wall_s']:.3f} s (+ {lrow['compile_s']:.2f} s compile), steps sum "
@@ -211,7 +230,15 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
             )
         )
     ratio = lrow["wall_s"] / vrow["wall_s"]
-    for r in (vrow, lrow):
+    batched = {}
+    if brow is not None:
+        wb = np.asarray(bsols.w_final)
+        batched = dict(
+            loop_over_batched=lrow["wall_s"] / brow["wall_s"],
+            batched_target_met=lrow["wall_s"] / brow["wall_s"] >= 2.0,
+            max_rel_diff_batched=float(np.max(np.max(np.abs(wb - w_loop), axis=1) / scale)),
+        )
+    for r in (vrow, lrow) if brow is None else (vrow, brow, lrow):
         rows.append(
             dict(
                 variant=name,
@@ -235,6 +262,7 @@ def bench_variant(name, flow, n, d, args, rows, summary, solver=None):
             max_abs_diff_w=float(diff.max()),
             max_rel_diff_w=float(rel_diff.max()),
             max_rel_err_vs_mirror_limit=max(max(e["vmapped"], e["loop"]) for e in errs),
+            **batched,
             mirror_limit_checks=errs,
         )
     )
@@ -266,6 +294,12 @@ def main() -> None:
         "--gpu-size",
         action="store_true",
         help="d = 10000, n = 500 (the GPU configuration of the issue)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="also time alpha_sweep(batch_size=B): batches of B runs sorted by alpha",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default=None)

@@ -13,7 +13,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxtyping import ArrayLike
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_int
 from .data import validate_data
 from .losses import AbstractLoss, SquareLoss
 from .models import AbstractModel, DiagonalNetwork
@@ -31,6 +31,8 @@ def flowsweep(
     t1: ArrayLike | None = None,
     *,
     shard: bool | Mesh | None = None,
+    batch_size: int | None = None,
+    order: ArrayLike | None = None,
     **flowsolve_kwargs,
 ) -> FlowSolution:
     """Solve one flow per entry of `values` (a pytree of arrays with a leading batch axis),
@@ -45,6 +47,13 @@ def flowsweep(
     each run's model, a claim of convergence that each run is checked against). The data are
     validated once, outside the vmap. Pass the same `make_model` object on every call (not a
     fresh lambda) so that repeated sweeps reuse the compiled program.
+
+    `batch_size` solves the runs in batches of that many, one batch after another inside the
+    same compiled program (`jax.lax.map` with `batch_size`), instead of all at once: under
+    `vmap` every run keeps stepping until the slowest of its batch finishes, so batches of
+    runs of similar cost waste less. `order` (a permutation of the runs) sets which runs share
+    a batch, e.g. sorted by the expected number of steps; results come back in the original
+    order either way. [`alpha_sweep`][flowbias.alpha_sweep] sorts by alpha.
 
     `shard` spreads the runs over devices: `None` (default) shards over all visible devices
     when there is more than one, `True` always does (also on one device), `False` never, and
@@ -95,6 +104,19 @@ def flowsweep(
     if not bool(jnp.all(t1 > 0)):
         raise ValueError("`t1` must be > 0 for every run.")
     flowsolve_kwargs["throw"] = False
+    if batch_size is not None:
+        batch_size = check_int(batch_size, "batch_size", minimum=1, fix="e.g. 8, or None.")
+    inverse = None
+    if order is not None:
+        perm = np.asarray(order)
+        if perm.shape != (num,) or not np.array_equal(np.sort(perm), np.arange(num)):
+            raise ValueError(
+                f"`order` must be a permutation of the {num} runs (e.g. np.argsort of a cost); "
+                f"got shape {perm.shape}."
+            )
+        inverse = np.argsort(perm)
+        values, t1 = jax.tree.map(lambda v: v[perm], (values, t1))
+    flowsolve_kwargs["_batch_size"] = batch_size
     mesh = sweep_mesh(shard)
     if mesh is None:
         sols = _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, None)
@@ -105,6 +127,8 @@ def flowsweep(
         sols = _sweep(make_model, values, loss, X, y, t1, flowsolve_kwargs, mesh)
         if pad:
             sols = jax.tree.map(lambda v: v[:num], sols)
+    if inverse is not None:
+        sols = jax.tree.map(lambda v: v[inverse], sols)
     if bad:
         mask = jnp.asarray(np.isin(np.arange(num), bad))
         result = jax.vmap(lambda m, r: RESULTS.where(m, RESULTS.invalid_parameter, r))(
@@ -191,6 +215,9 @@ def _sweep(make_model, values, loss, X, y, t1, kwargs, mesh):
 @eqx.filter_jit
 @eqx.debug.assert_max_traces(max_traces=None)  # counts traces; tests pin one per shape
 def _vmapped_sweep(make_model, values, loss, X, y, t1, kwargs):
+    kwargs = dict(kwargs)
+    batch_size = kwargs.pop("_batch_size", None)
+
     def one(value, t1_, X, y):
         sol = flowsolve(make_model(value), loss, X, y, t1_, **kwargs)
         p = sol.problem
@@ -198,7 +225,10 @@ def _vmapped_sweep(make_model, values, loss, X, y, t1, kwargs):
             lambda s: s.problem, sol, FlowProblem(p.model, p.loss, p.flow, p.time, None, None)
         )
 
-    return jax.vmap(one, in_axes=(0, 0, None, None))(values, t1, X, y)
+    if batch_size is None:
+        return jax.vmap(one, in_axes=(0, 0, None, None))(values, t1, X, y)
+    # Batches one after another; each batch's while loop ends with its own slowest run.
+    return jax.lax.map(lambda v: one(v[0], v[1], X, y), (values, t1), batch_size=batch_size)
 
 
 def alpha_sweep(
@@ -215,7 +245,8 @@ def alpha_sweep(
     r"""Diagonal networks at initial scales `alphas` ($u(0) = v(0) = \alpha\mathbf 1$), one
     vmapped solve; see [`flowsweep`][flowbias.flowsweep]. Pass `flow=fb.DualFlow()` for the
     fast n-dimensional path. An alpha that is refused (NaN, not positive, or out of range for
-    the depth) flags its own run and leaves the others.
+    the depth) flags its own run and leaves the others. With `batch_size`, runs are batched in
+    order of alpha (the cost of a run grows as alpha falls).
     """
     a = np.asarray(alphas)
     if a.ndim != 1 or a.size == 0 or not np.issubdtype(a.dtype, np.number):
@@ -229,6 +260,9 @@ def alpha_sweep(
     loss = SquareLoss() if loss is None else loss
 
     make = _UniformDiagonal(d, depth, tied)
+    if flowsolve_kwargs.get("batch_size") is not None:
+        # Runs of similar alpha take similar numbers of steps: batch them together.
+        flowsolve_kwargs.setdefault("order", np.argsort(np.where(np.isfinite(a), a, np.inf)))
     return flowsweep(make, jnp.asarray(a, jnp.float64), loss, X, y, t1, **flowsolve_kwargs)
 
 
