@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import diffrax as dfx
@@ -193,6 +194,11 @@ def choose_solver(
     )
 
 
+# rho (or why it could not be computed) per data set, so that repeated solves on the same
+# data solve the SVM once; keyed on the bytes of (X, y), oldest dropped first.
+_SPECTRAL_RADII: dict[str, float | str] = {}
+
+
 def _separable_choice(model, loss, flow, X, y, log_t1) -> SolverChoice:
     """The choice for a linear model on an exponentially tailed loss in log time."""
     from .references import LimitError, NonSeparableError, hard_margin_svm
@@ -211,13 +217,22 @@ def _separable_choice(model, loss, flow, X, y, log_t1) -> SolverChoice:
             "the stiffness is not estimated (pass solver=fb.default_solver(stiff=True) if it "
             "runs out of steps)"
         )
-    try:
-        svm = hard_margin_svm(Xn, yn)
-    except (NonSeparableError, LimitError, ValueError) as e:
-        return explicit(f"its SVM could not be computed ({' '.join(str(e).split())[:120]})")
-    Z = yn[:, None] * Xn
-    alpha = np.maximum(np.asarray(svm.dual, dtype=np.float64), 0.0)
-    rho = float(np.linalg.eigvalsh((Z.T * alpha) @ Z)[-1])
+    key = hashlib.blake2b(Xn.tobytes() + yn.tobytes() + str(Xn.shape).encode()).hexdigest()
+    rho = _SPECTRAL_RADII.get(key)
+    if rho is None:
+        try:
+            svm = hard_margin_svm(Xn, yn)
+        except (NonSeparableError, LimitError, ValueError) as e:
+            rho = " ".join(str(e).split())[:120]
+        else:
+            Z = yn[:, None] * Xn
+            alpha = np.maximum(np.asarray(svm.dual, dtype=np.float64), 0.0)
+            rho = float(np.linalg.eigvalsh((Z.T * alpha) @ Z)[-1])
+        if len(_SPECTRAL_RADII) >= 256:
+            _SPECTRAL_RADII.pop(next(iter(_SPECTRAL_RADII)))
+        _SPECTRAL_RADII[key] = rho
+    if isinstance(rho, str):
+        return explicit(f"its SVM could not be computed ({rho})")
     steps = math.exp(
         min(
             math.log(max(rho, 1e-300))
