@@ -92,7 +92,19 @@ def _timed(fn):
 
 def run_vmapped(alphas, X, y, flow, kw, batch_size=None):
     def go(a, t1):
-        return fb.alpha_sweep(a, X, y, t1, flow=flow, num_save=2, batch_size=batch_size, **kw)
+        # require_convergence=True, as the default horizons imply, also in the probes at a
+        # given t1, so that probes and the timed run share one compiled program.
+        return fb.alpha_sweep(
+            a,
+            X,
+            y,
+            t1,
+            flow=flow,
+            num_save=2,
+            batch_size=batch_size,
+            require_convergence=True,
+            **kw,
+        )
 
     # Compile: twice at a tiny horizon with other alphas (first - second); the full sweep then
     # reuses that program, with the default horizons, which the cache size confirms.
@@ -141,6 +153,7 @@ def run_loop(alphas, X, y, flow, d, kw):
             flow=flow,
             num_save=2,
             throw=False,
+            require_convergence=True,
             **kw,
         )
 
