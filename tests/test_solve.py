@@ -7,6 +7,7 @@ import hypothesis.strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optimistix as optx
 import pytest
 from helpers import CLASSIFICATION, REGRESSION, ClassificationProblem, RegressionProblem
 from hypothesis import given, settings
@@ -321,3 +322,45 @@ def test_hard_instance_converges(stiff):
     assert int(sol.num_steps) <= (5000 if stiff else 100_000)
     svm = ClassificationProblem("hard", X, y).svm_direction
     assert _one_minus_cos(sol.w_final, svm) <= 1e-5
+
+
+def test_matrix_free_implicit_solver_against_dopri8_and_a_known_spectrum():
+    """Kvaerno5 with Newton-GMRES (no Jacobian formed): on a diagonal network's primal flow
+    against Dopri8 at rtol 1e-13, and on least squares with a known spectrum (eigenvalues of
+    X X^T / n from 1 to 1e-4, a stiff linear ODE) against the closed form in NumPy."""
+    mf = fb.default_solver(stiff=True, matrix_free=True)
+    X, y, _ = fb.problems.sparse_regression(5, 30, 2, 0)
+    net = fb.DiagonalNetwork.uniform(0.5, 30)
+    args = (net, fb.SquareLoss(), X, y, 20.0)
+    sol = fb.flowsolve(*args, solver=mf, num_save=6)
+    ref = fb.flowsolve(*args, solver=dfx.Dopri8(), rtol=1e-13, atol=1e-13, num_save=6)
+    scale = np.max(np.abs(ref.w_final))
+    err = np.max(np.abs(np.asarray(sol.w) - np.asarray(ref.w))) / scale
+    assert err <= 1e-8, err  # measured 2.3e-9, as the dense Kvaerno5 and Tsit5 at rtol 1e-10
+    dense = fb.flowsolve(*args, solver=fb.default_solver(stiff=True), num_save=6)
+    assert int(dense.num_steps) == int(sol.num_steps)  # the same steps, to GMRES's accuracy
+    assert np.max(np.abs(np.asarray(sol.w) - np.asarray(dense.w))) <= 1e-11 * scale
+
+    n, d = 4, 6
+    rng = np.random.default_rng(2)
+    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V, _ = np.linalg.qr(rng.normal(size=(d, n)))
+    lam = np.geomspace(1.0, 1e-4, n)  # eigenvalues of X X^T / n
+    Xs = U @ np.diag(np.sqrt(n * lam)) @ V.T
+    ys = rng.normal(size=n)
+    ts = np.array([0.0, 1.0, 10.0, 1e2, 1e3, 1e4])
+    sol = fb.flowsolve(fb.LinearModel(np.zeros(d)), fb.SquareLoss(), Xs, ys, 1e4, solver=mf, ts=ts)
+    # w(t) = X^T (X X^T)^{-1} (I - exp(-t X X^T / n)) y, in the eigenbasis.
+    G = Xs @ Xs.T
+    exact = [Xs.T @ np.linalg.solve(G, U @ ((1 - np.exp(-t * lam)) * (U.T @ ys))) for t in ts]
+    np.testing.assert_allclose(np.asarray(sol.w), exact, rtol=1e-8, atol=1e-10)
+
+
+def test_large_stiff_states_get_the_matrix_free_solver():
+    X, _, _ = fb.problems.sparse_regression(20, 1500, 5, 0)
+    net = fb.DiagonalNetwork.uniform(0.1, 1500)
+    primal = fb.choose_solver(net, fb.SquareLoss(), fb.GradientFlow(), X, 5.0)
+    assert "matrix-free" in primal.reason and "3000 state entries" in primal.reason
+    assert isinstance(primal.solver.root_finder, optx.Newton)
+    dual = fb.choose_solver(net, fb.SquareLoss(), fb.DualFlow(), X, 5.0)  # 20 entries: dense
+    assert isinstance(dual.solver.root_finder, optx.Chord)
