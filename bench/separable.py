@@ -165,6 +165,54 @@ def run_scipy(method, X, y, log_t1, budget_s):
     )
 
 
+def run_cvode(X, y, log_t1, budget_s):
+    """SUNDIALS CVODE (scikit-sundae): BDF, orders 1-5, dense LAPACK linear solves with the
+    analytic Jacobian, rtol 1e-10, atol 1e-12, the same log-time field as scipy's."""
+    from sksundae.cvode import CVODE
+
+    flow = LogTimeExpFlow(X, y, Budget(budget_s))
+
+    def rhsfn(s, w, wdot):
+        wdot[:] = flow.rhs(s, w)
+
+    njev = [0]
+
+    def jacfn(s, w, wdot, JJ):
+        njev[0] += 1
+        JJ[:, :] = flow.jac(s, w)
+
+    solver = CVODE(
+        rhsfn,
+        method="BDF",
+        rtol=1e-10,
+        atol=1e-12,
+        linsolver="lapackdense" if X.shape[1] >= 100 else "dense",
+        jacfn=jacfn,
+        max_num_steps=10**7,
+    )
+    status = "ok"
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        s1 = log_t1 + math.log1p(math.exp(-log_t1))
+        try:
+            sol = solver.solve(np.array([0.0, s1]), np.zeros(X.shape[1]))
+            w, steps = np.asarray(sol.y[-1]), len(sol.t) - 1  # every step is returned
+            if not sol.success:
+                status = f"failed: {sol.message}"
+        except BudgetExceeded:
+            w, steps, status = None, None, "timeout"
+        wall = time.perf_counter() - t0
+    return dict(
+        w=w,
+        wall_s=wall,
+        steps=steps,
+        rhs_evals=flow.nfev,
+        jac_evals=njev[0],
+        status=status,
+        peak_MiB=mem.peak_mib,
+    )
+
+
 # --------------------------------------------------------------------------- flowbias
 
 
@@ -346,6 +394,8 @@ def bench_size(n, d, args, rows, summary, kernel_rows):
         for task, log_t1 in horizons.items():
             for method in args.scipy_methods:
                 add(task, f"scipy {method}", run_scipy(method, X, y, log_t1, args.budget), log_t1)
+            if _have_cvode():
+                add(task, "CVODE BDF+jac", run_cvode(X, y, log_t1, args.budget), log_t1)
 
     # ratios against flowbias, per task
     for row in rows:
@@ -387,6 +437,15 @@ def bench_size(n, d, args, rows, summary, kernel_rows):
         )
 
 
+def _have_cvode() -> bool:
+    try:
+        import sksundae.cvode  # noqa: F401
+    except ImportError:
+        print("  (scikit-sundae not installed: no CVODE rows; pip install scikit-sundae)")
+        return False
+    return True
+
+
 def _best_scipy(rows, n, d, task, fb_rows):
     walls = [
         r["wall_s"]
@@ -394,7 +453,7 @@ def _best_scipy(rows, n, d, task, fb_rows):
         if r["n"] == n
         and r["d"] == d
         and r["task"] == task
-        and r["method"].startswith("scipy")
+        and r["method"].startswith(("scipy", "CVODE"))
         and r["status"] == "ok"
     ]
     return min(walls) / fb_rows[task]["wall_s"] if walls else None
