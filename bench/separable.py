@@ -130,6 +130,19 @@ class LogTimeExpFlow:
         return -(self.Z.T * a) @ self.Z
 
 
+def _row(w, wall, steps, flow, njev, status, mem) -> dict:
+    """One classical competitor's result, as the table's columns."""
+    return dict(
+        w=w,
+        wall_s=wall,
+        steps=steps,
+        rhs_evals=flow.nfev,
+        jac_evals=njev,
+        status=status,
+        peak_MiB=mem.peak_mib,
+    )
+
+
 def run_scipy(method, X, y, log_t1, budget_s):
     flow = LogTimeExpFlow(X, y, Budget(budget_s))
     method, _, jac = method.partition("+")
@@ -154,15 +167,7 @@ def run_scipy(method, X, y, log_t1, budget_s):
         except BudgetExceeded:
             w, steps, njev, status = None, None, None, "timeout"
         wall = time.perf_counter() - t0
-    return dict(
-        w=w,
-        wall_s=wall,
-        steps=steps,
-        rhs_evals=flow.nfev,
-        jac_evals=njev,
-        status=status,
-        peak_MiB=mem.peak_mib,
-    )
+    return _row(w, wall, steps, flow, njev, status, mem)
 
 
 def run_cvode(X, y, log_t1, budget_s):
@@ -202,15 +207,7 @@ def run_cvode(X, y, log_t1, budget_s):
         except BudgetExceeded:
             w, steps, status = None, None, "timeout"
         wall = time.perf_counter() - t0
-    return dict(
-        w=w,
-        wall_s=wall,
-        steps=steps,
-        rhs_evals=flow.nfev,
-        jac_evals=njev[0],
-        status=status,
-        peak_MiB=mem.peak_mib,
-    )
+    return _row(w, wall, steps, flow, njev[0], status, mem)
 
 
 # --------------------------------------------------------------------------- flowbias

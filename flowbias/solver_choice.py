@@ -12,7 +12,7 @@ import lineax as lx
 import numpy as np
 import optimistix as optx
 
-from ._validation import is_concrete
+from ._validation import as_data, is_concrete
 from .data import gram_eigenvalues, num_points
 from .flows import AbstractFlow, AbstractTime, DualFlow, GradientFlow, LinearTime
 from .losses import AbstractClassificationLoss, AbstractLoss, SquareLoss
@@ -235,8 +235,9 @@ def _separable_choice(model, loss, flow, X, y, log_t1) -> SolverChoice:
         return explicit("labels not given, so its log-time stiffness is not estimated")
     if not (is_concrete(log_t1) and all(is_concrete(a) for a in jax.tree.leaves((X, y)))):
         return explicit("the data or t1 are traced, so its stiffness is unknown here")
+    X, y = as_data(X, y, labels=True)  # bad labels are an error, not a reason to go explicit
     Xn, yn = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if Xn.ndim != 2 or Xn.shape[1] > _SEPARABLE_MAX_DIM:
+    if Xn.shape[1] > _SEPARABLE_MAX_DIM:
         return explicit(
             f"d = {Xn.shape[-1]} > {_SEPARABLE_MAX_DIM}: an implicit step would cost more, so "
             "the stiffness is not estimated (pass solver=fb.default_solver(stiff=True) if it "
@@ -247,7 +248,7 @@ def _separable_choice(model, loss, flow, X, y, log_t1) -> SolverChoice:
     if rho is None:
         try:
             svm = hard_margin_svm(Xn, yn)
-        except (NonSeparableError, LimitError, ValueError) as e:
+        except (NonSeparableError, LimitError) as e:
             rho = " ".join(str(e).split())[:120]
         else:
             Z = yn[:, None] * Xn

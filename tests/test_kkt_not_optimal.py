@@ -132,3 +132,15 @@ def test_polish_and_new_neuron_refuse_bad_input(run):
         fb.best_new_neuron(net, polished.certificate, X, y, directions=np.ones((3, 3)))
     with pytest.raises(ValueError, match="angle"):
         problems.obtuse_pair(175.0)
+    with pytest.raises(ValueError, match="`tol`"):
+        fb.polish_kkt(net, theta, X, y, tol=0.0)
+    with pytest.raises(ValueError, match="`max_iter`"):
+        fb.polish_kkt(net, theta, X, y, max_iter=0)
+    with pytest.raises(ValueError, match="`tol`"):
+        fb.best_new_neuron(net, polished.certificate, X, y, tol=-1.0)
+    with pytest.raises(ValueError, match="columns"):
+        fb.new_neuron_gains(net, polished.certificate, X, y, np.ones((3, 3)))
+    with pytest.raises(TypeError, match="certificate"):
+        fb.new_neuron_gains(net, polished, X, y, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="NaN|nan|finite"):
+        fb.best_new_neuron(net, polished.certificate, np.full((2, 2), np.nan), y)

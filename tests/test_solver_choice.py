@@ -118,3 +118,6 @@ def test_separable_choice_follows_the_log_time_spectrum():
         fb.LinearModel(np.zeros(150)), loss, fb.GradientFlow(), Xw, np.log(1e100), y=yw
     )
     assert type(wide.solver).__name__ == "Tsit5" and "d = 150 > 100" in wide.reason
+    # Labels that are not +1/-1 are an error, not a reason to go explicit.
+    with pytest.raises(ValueError, match="-1"):
+        fb.choose_solver(model, loss, fb.GradientFlow(), X, np.log(1e100), y=0.5 * y)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from .._validation import check_int
 from ..models import AbstractHomogeneousModel
 from .errors import LimitError
 from .kkt import KKTCertificate, max_margin_kkt
@@ -92,6 +93,9 @@ def polish_kkt(
         Lyu & Li, *Gradient Descent Maximizes the Margin of Homogeneous Neural Networks*,
         ICLR 2020, Theorem 4.4 (the limit direction is a KKT point of this problem).
     """
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 < tol < 1:
+        raise ValueError(f"`tol` must be a number in (0, 1); got {tol!r}. Fix: e.g. 1e-13.")
+    max_iter = check_int(max_iter, "max_iter", minimum=1, fix="e.g. 50.")
     start = max_margin_kkt(model, theta, X, y)
     if not float(start.feasibility) == 0.0:
         raise LimitError(

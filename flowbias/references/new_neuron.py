@@ -40,6 +40,36 @@ def _neuron_outputs(net, U, X):
     return jax.vmap(lambda u: net.predict((u[None, :], one), X))(U)
 
 
+def _check_inputs(net, certificate, X, y):
+    """The checks shared by the new-neuron functions: the multipliers, and X, y validated."""
+    if not isinstance(net, TwoLayerNetwork):
+        raise TypeError(f"`net` must be a fb.TwoLayerNetwork; got {type(net).__name__}.")
+    if net.activation.degree != 1:
+        raise ValueError(
+            f"the neuron-addition bound needs an activation of degree one (ReLU, leaky ReLU); "
+            f"{net.activation.label} has degree {net.activation.degree}."
+        )
+    if not isinstance(certificate, KKTCertificate):
+        raise TypeError(
+            "`certificate` must be a fb.KKTCertificate (from fb.max_margin_kkt or "
+            f"fb.polish_kkt(...).certificate); got {type(certificate).__name__}."
+        )
+    lam = np.asarray(certificate.multipliers, dtype=np.float64)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(
+            "`certificate` has no multipliers (the direction misclassifies a point). Fix: "
+            "certify the end of a run that has fitted the data."
+        )
+    X, y = as_data(X, y, labels=True)
+    net.check_data(X)
+    if lam.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"`certificate` has {lam.shape[0]} multipliers but X has {X.shape[0]} rows; pass "
+            "the data it was computed on."
+        )
+    return lam, X, y
+
+
 def best_new_neuron(
     net: TwoLayerNetwork,
     certificate: KKTCertificate,
@@ -87,31 +117,9 @@ def best_new_neuron(
         NeurIPS 2022 (KKT points of two-layer ReLU networks that are not local optima);
         Chizat & Bach, COLT 2020 (the variation-norm max-margin problem and its dual).
     """
-    if not isinstance(net, TwoLayerNetwork):
-        raise TypeError(f"`net` must be a fb.TwoLayerNetwork; got {type(net).__name__}.")
-    if net.activation.degree != 1:
-        raise ValueError(
-            f"the neuron-addition bound needs an activation of degree one (ReLU, leaky ReLU); "
-            f"{net.activation.label} has degree {net.activation.degree}."
-        )
-    if not isinstance(certificate, KKTCertificate):
-        raise TypeError(
-            "`certificate` must be a fb.KKTCertificate (from fb.max_margin_kkt or "
-            f"fb.polish_kkt(...).certificate); got {type(certificate).__name__}."
-        )
-    lam = np.asarray(certificate.multipliers, dtype=np.float64)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError(
-            "`certificate` has no multipliers (the direction misclassifies a point). Fix: "
-            "certify the end of a run that has fitted the data."
-        )
-    X, y = as_data(X, y, labels=True)
-    net.check_data(X)
-    if lam.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"`certificate` has {lam.shape[0]} multipliers but X has {X.shape[0]} rows; pass "
-            "the data it was computed on."
-        )
+    lam, X, y = _check_inputs(net, certificate, X, y)
+    if isinstance(tol, bool) or not isinstance(tol, int | float) or not 0 <= tol < 1:
+        raise ValueError(f"`tol` must be a number in [0, 1); got {tol!r}. Fix: e.g. 1e-6.")
     d = X.shape[1]
     if directions is None:
         num = check_int(num_directions, "num_directions", minimum=8, fix="e.g. 3600.")
@@ -158,7 +166,12 @@ def new_neuron_gains(net: TwoLayerNetwork, certificate: KKTCertificate, X, y, di
 
     **Returns:** a NumPy array, one value per direction.
     """
-    lam = np.asarray(certificate.multipliers, dtype=np.float64)
-    U = np.asarray(directions, dtype=np.float64)
+    lam, X, y = _check_inputs(net, certificate, X, y)
+    U = np.asarray(as_float_array(directions, "directions", ndim=2))
+    if U.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"`directions` has {U.shape[1]} columns but X has {X.shape[1]}; pass unit vectors "
+            "in input space, one per row."
+        )
     outputs = np.asarray(_neuron_outputs(net, jnp.asarray(U), jnp.asarray(X)))  # (K, n)
     return outputs @ (lam * np.asarray(y, dtype=np.float64))
